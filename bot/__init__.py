@@ -1,0 +1,19 @@
+"""Wan 2.6 video generation for Discord communities."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.app import WanBot
+    from bot.config import Config
+
+__all__ = ["create_bot"]
+
+
+def create_bot(config: Config) -> WanBot:
+    """Build the bot from a loaded config without connecting (see ``bot.app``)."""
+    # Imported here so the Discord-free core can be used without loading discord.py.
+    from bot.app import create_bot as _create_bot
+
+    return _create_bot(config)

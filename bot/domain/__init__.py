@@ -1,0 +1,1 @@
+"""Domain: plain Python rules and models; nothing here imports discord or does I/O."""

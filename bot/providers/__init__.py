@@ -1,0 +1,1 @@
+"""Video provider adapters behind one interface (see base.py)."""

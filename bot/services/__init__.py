@@ -1,0 +1,1 @@
+"""Application services: the money paths and the job runner. No discord imports."""

@@ -1,0 +1,1 @@
+"""SQLite storage: the connection, migrations and repositories."""

@@ -1,0 +1,212 @@
+"""Jobs table access. State changes are compare-and-set on the current state, so two actors
+(the loop and a cancel, a callback and a poll) can never both move the same job."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from bot.domain.clock import from_ts, to_ts
+from bot.domain.models import Job, JobState, Mode, VideoSpec
+from bot.storage.db import Database, Tx
+
+_COLUMNS = (
+    "id, guild_id, channel_id, member_id, mode, prompt, duration, resolution, image_url, video_url, price,"
+    " state, provider, idempotency_key, provider_task_id, submit_attempts, submit_in_flight, check_attempts,"
+    " next_check_at, accepted_at, submitted_at, finished_at, delivered_at, result_url, error_code,"
+    " error_message, progress_message_id, progress_edited_at, result_message_id, notified, parent_job_id"
+)
+
+# Columns a caller may set through ``update``; names never come from input, only from this list.
+_UPDATABLE = frozenset(
+    {
+        "provider_task_id",
+        "submit_attempts",
+        "submit_in_flight",
+        "check_attempts",
+        "next_check_at",
+        "submitted_at",
+        "finished_at",
+        "delivered_at",
+        "result_url",
+        "error_code",
+        "error_message",
+        "progress_message_id",
+        "progress_edited_at",
+        "result_message_id",
+        "notified",
+    }
+)
+_TIME_COLUMNS = frozenset({"next_check_at", "submitted_at", "finished_at", "delivered_at", "progress_edited_at"})
+
+
+def _job(row: sqlite3.Row) -> Job:
+    accepted = from_ts(row["accepted_at"])
+    assert accepted is not None
+    return Job(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        channel_id=row["channel_id"],
+        member_id=row["member_id"],
+        spec=VideoSpec(
+            mode=Mode(row["mode"]),
+            prompt=row["prompt"],
+            duration=row["duration"],
+            resolution=row["resolution"],
+            image_url=row["image_url"],
+            video_url=row["video_url"],
+        ),
+        price=row["price"],
+        state=JobState(row["state"]),
+        provider=row["provider"],
+        idempotency_key=row["idempotency_key"],
+        provider_task_id=row["provider_task_id"],
+        submit_attempts=row["submit_attempts"],
+        submit_in_flight=bool(row["submit_in_flight"]),
+        check_attempts=row["check_attempts"],
+        next_check_at=from_ts(row["next_check_at"]),
+        accepted_at=accepted,
+        submitted_at=from_ts(row["submitted_at"]),
+        finished_at=from_ts(row["finished_at"]),
+        delivered_at=from_ts(row["delivered_at"]),
+        result_url=row["result_url"],
+        error_code=row["error_code"],
+        error_message=row["error_message"],
+        progress_message_id=row["progress_message_id"],
+        progress_edited_at=from_ts(row["progress_edited_at"]),
+        result_message_id=row["result_message_id"],
+        notified=bool(row["notified"]),
+        parent_job_id=row["parent_job_id"],
+    )
+
+
+def _encode(fields: dict[str, Any]) -> tuple[str, list[Any]]:
+    unknown = set(fields) - _UPDATABLE
+    if unknown:
+        raise ValueError(f"not updatable: {sorted(unknown)}")
+    assignments: list[str] = []
+    values: list[Any] = []
+    for name, value in fields.items():
+        if name in _TIME_COLUMNS and isinstance(value, datetime):
+            value = to_ts(value)
+        elif isinstance(value, bool):
+            value = int(value)
+        assignments.append(f"{name} = ?")
+        values.append(value)
+    return ", ".join(assignments), values
+
+
+class JobRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @staticmethod
+    async def insert(
+        tx: Tx,
+        *,
+        guild_id: int,
+        channel_id: int,
+        member_id: int,
+        spec: VideoSpec,
+        price: int,
+        provider: str,
+        idempotency_key: str,
+        accepted_at: datetime,
+        next_check_at: datetime,
+        parent_job_id: int | None = None,
+    ) -> int:
+        return await tx.insert(
+            "INSERT INTO jobs (guild_id, channel_id, member_id, mode, prompt, duration, resolution, image_url,"
+            " video_url, price, state, provider, idempotency_key, accepted_at, next_check_at, parent_job_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, ?, ?, ?)",
+            (
+                guild_id,
+                channel_id,
+                member_id,
+                spec.mode.value,
+                spec.prompt,
+                spec.duration,
+                spec.resolution,
+                spec.image_url,
+                spec.video_url,
+                price,
+                provider,
+                idempotency_key,
+                to_ts(accepted_at),
+                to_ts(next_check_at),
+                parent_job_id,
+            ),
+        )
+
+    @staticmethod
+    async def get_in(tx: Tx, job_id: int) -> Job | None:
+        row = await tx.fetchone(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
+        return None if row is None else _job(row)
+
+    async def get(self, job_id: int) -> Job | None:
+        row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
+        return None if row is None else _job(row)
+
+    @staticmethod
+    async def transition(
+        tx: Tx, job_id: int, from_states: Iterable[JobState], to_state: JobState, **fields: Any
+    ) -> bool:
+        """Move a job to ``to_state`` only if it is in one of ``from_states``; True if it moved."""
+        allowed = [state.value for state in from_states]
+        assignments, values = _encode(fields)
+        sets = "state = ?" + (f", {assignments}" if assignments else "")
+        placeholders = ", ".join("?" for _ in allowed)
+        changed = await tx.execute(
+            f"UPDATE jobs SET {sets} WHERE id = ? AND state IN ({placeholders})",
+            [to_state.value, *values, job_id, *allowed],
+        )
+        return changed == 1
+
+    @staticmethod
+    async def update_in(tx: Tx, job_id: int, *, expect_state: JobState | None = None, **fields: Any) -> bool:
+        assignments, values = _encode(fields)
+        if expect_state is None:
+            changed = await tx.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", [*values, job_id])
+        else:
+            changed = await tx.execute(
+                f"UPDATE jobs SET {assignments} WHERE id = ? AND state = ?",
+                [*values, job_id, expect_state.value],
+            )
+        return changed == 1
+
+    async def update(self, job_id: int, *, expect_state: JobState | None = None, **fields: Any) -> bool:
+        async with self.db.transaction() as tx:
+            return await self.update_in(tx, job_id, expect_state=expect_state, **fields)
+
+    async def due(self, now: datetime, limit: int) -> list[Job]:
+        """Jobs whose next step is due, oldest first. Reads the partial index only."""
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM jobs WHERE next_check_at IS NOT NULL AND next_check_at <= ?"
+            " ORDER BY next_check_at LIMIT ?",
+            (to_ts(now), limit),
+        )
+        return [_job(row) for row in rows]
+
+    async def for_member(self, guild_id: int, member_id: int, limit: int = 10) -> list[Job]:
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM jobs WHERE guild_id = ? AND member_id = ? ORDER BY id DESC LIMIT ?",
+            (guild_id, member_id, limit),
+        )
+        return [_job(row) for row in rows]
+
+    async def count_by_state(self) -> dict[JobState, int]:
+        rows = await self.db.fetchall("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
+        return {JobState(row["state"]): int(row["n"]) for row in rows}
+
+    async def recent_render_seconds(self, spec: VideoSpec, limit: int = 20) -> list[float]:
+        """Render times of the latest finished jobs with the same shape, to predict the next one."""
+        rows = await self.db.fetchall(
+            "SELECT finished_at - submitted_at AS seconds FROM jobs"
+            " WHERE mode = ? AND duration = ? AND resolution = ? AND finished_at IS NOT NULL"
+            " AND submitted_at IS NOT NULL AND state IN ('succeeded', 'delivering', 'delivered')"
+            " ORDER BY id DESC LIMIT ?",
+            (spec.mode.value, spec.duration, spec.resolution, limit),
+        )
+        return [float(row["seconds"]) for row in rows if row["seconds"] is not None and row["seconds"] >= 0]

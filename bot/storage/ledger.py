@@ -1,0 +1,117 @@
+"""The credit ledger: append-only entries; balances are sums over them, never stored."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from bot.domain.clock import from_ts, to_ts
+from bot.domain.models import Balance, LedgerEntry, LedgerKind
+from bot.storage.db import Database, Tx
+
+# available = grants + refills + adjustments - holds + releases
+# held      = holds - settlements - releases
+_BALANCE_SQL = """
+SELECT
+    COALESCE(SUM(CASE kind
+        WHEN 'hold' THEN -amount
+        WHEN 'settle' THEN 0
+        WHEN 'release' THEN amount
+        ELSE amount END), 0) AS available,
+    COALESCE(SUM(CASE kind
+        WHEN 'hold' THEN amount
+        WHEN 'settle' THEN -amount
+        WHEN 'release' THEN -amount
+        ELSE 0 END), 0) AS held
+FROM ledger
+WHERE guild_id = ? AND member_id = ?
+"""
+
+_COLUMNS = "id, guild_id, member_id, kind, amount, job_id, actor_id, reason, created_at"
+
+
+def _entry(row: sqlite3.Row) -> LedgerEntry:
+    created = from_ts(row["created_at"])
+    assert created is not None
+    return LedgerEntry(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        member_id=row["member_id"],
+        kind=LedgerKind(row["kind"]),
+        amount=row["amount"],
+        job_id=row["job_id"],
+        actor_id=row["actor_id"],
+        reason=row["reason"],
+        created_at=created,
+    )
+
+
+class LedgerRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @staticmethod
+    async def balance_in(tx: Tx, guild_id: int, member_id: int) -> Balance:
+        row = await tx.fetchone(_BALANCE_SQL, (guild_id, member_id))
+        assert row is not None  # an aggregate always returns one row
+        return Balance(available=int(row["available"]), held=int(row["held"]))
+
+    async def balance(self, guild_id: int, member_id: int) -> Balance:
+        async with self.db.reading() as tx:
+            return await self.balance_in(tx, guild_id, member_id)
+
+    @staticmethod
+    async def append(
+        tx: Tx,
+        *,
+        guild_id: int,
+        member_id: int,
+        kind: LedgerKind,
+        amount: int,
+        at: datetime,
+        job_id: int | None = None,
+        actor_id: int | None = None,
+        reason: str | None = None,
+        period: str | None = None,
+    ) -> int:
+        return await tx.insert(
+            "INSERT INTO ledger (guild_id, member_id, kind, amount, job_id, actor_id, reason, period, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (guild_id, member_id, kind.value, amount, job_id, actor_id, reason, period, to_ts(at)),
+        )
+
+    @staticmethod
+    async def has_refill(tx: Tx, guild_id: int, member_id: int, period: str) -> bool:
+        found = await tx.fetchval(
+            "SELECT 1 FROM ledger WHERE guild_id = ? AND member_id = ? AND kind = 'refill' AND period = ?",
+            (guild_id, member_id, period),
+        )
+        return found is not None
+
+    @staticmethod
+    async def job_hold(tx: Tx, job_id: int) -> LedgerEntry | None:
+        row = await tx.fetchone(f"SELECT {_COLUMNS} FROM ledger WHERE job_id = ? AND kind = 'hold'", (job_id,))
+        return None if row is None else _entry(row)
+
+    @staticmethod
+    async def job_settlement(tx: Tx, job_id: int) -> LedgerEntry | None:
+        row = await tx.fetchone(
+            f"SELECT {_COLUMNS} FROM ledger WHERE job_id = ? AND kind IN ('settle', 'release')", (job_id,)
+        )
+        return None if row is None else _entry(row)
+
+    async def recent(self, guild_id: int, member_id: int, limit: int = 10) -> list[LedgerEntry]:
+        """The newest entries first, leaving out zero-amount refills (a period already at its allowance)."""
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM ledger WHERE guild_id = ? AND member_id = ?"
+            " AND NOT (kind = 'refill' AND amount = 0) ORDER BY id DESC LIMIT ?",
+            (guild_id, member_id, limit),
+        )
+        return [_entry(row) for row in rows]
+
+    async def entries(self, guild_id: int | None = None) -> list[LedgerEntry]:
+        if guild_id is None:
+            rows = await self.db.fetchall(f"SELECT {_COLUMNS} FROM ledger ORDER BY id")
+        else:
+            rows = await self.db.fetchall(f"SELECT {_COLUMNS} FROM ledger WHERE guild_id = ? ORDER BY id", (guild_id,))
+        return [_entry(row) for row in rows]

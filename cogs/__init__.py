@@ -1,0 +1,1 @@
+"""Discord-facing command groups: read the interaction, call a service, render the answer."""
