@@ -119,6 +119,14 @@ class CreditsConfig(_Section):
     prices: PriceTable = Field(default_factory=PriceTable)
 
 
+class RequestsConfig(_Section):
+    # Attachment limits checked before anything is charged (the provider fetches the file itself).
+    max_image_mb: Annotated[int, Field(ge=1, le=500)] = 20
+    max_video_mb: Annotated[int, Field(ge=1, le=2000)] = 100
+    default_duration: Literal[5, 10, 15] = 5
+    default_resolution: Resolution = "720p"
+
+
 class DeliveryConfig(_Section):
     # The largest result the bot will download at all; bigger results are posted as links.
     max_download_mb: Annotated[int, Field(ge=1, le=2048)] = 100
@@ -140,6 +148,7 @@ class Config(_Section):
     provider: ProviderConfig = Field(default_factory=ProviderConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     credits: CreditsConfig = Field(default_factory=CreditsConfig)
+    requests: RequestsConfig = Field(default_factory=RequestsConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     loop: LoopConfig = Field(default_factory=LoopConfig)
 

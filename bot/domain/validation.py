@@ -64,10 +64,10 @@ def validate_https_url(url: str, option: str) -> str:
     return value
 
 
-def _check_suffix(url: str, option: str, wrong: tuple[str, ...], expected: str) -> None:
-    path = urlsplit(url).path.lower()
-    if path.endswith(wrong):
-        raise InvalidRequest(f"`{option}` looks like it points to a {expected[1]} file; it takes {expected[0]}.")
+def _check_suffix(url: str, option: str, wrong: tuple[str, ...], *, takes: str, looks_like: str) -> None:
+    # Only an obvious mismatch is refused: the bot never fetches the URL, so the extension is all it sees.
+    if urlsplit(url).path.lower().endswith(wrong):
+        raise InvalidRequest(f"`{option}` looks like it points to a {looks_like} file; it takes {takes}.")
 
 
 def _check_media(media: Media, option: str, kind: str, limit: int) -> None:
@@ -89,10 +89,18 @@ def _check_media(media: Media, option: str, kind: str, limit: int) -> None:
         )
 
 
+def _parse_duration(value: int | str) -> int:
+    # Discord sends the choice as a string ("5"); the domain works in whole seconds.
+    if isinstance(value, int):
+        return value
+    text = value.strip().removesuffix("s").strip()
+    return int(text) if text.isdigit() else -1
+
+
 def build_spec(
     *,
     prompt: str,
-    duration: int | None,
+    duration: int | str | None,
     resolution: str | None,
     image: Media | None = None,
     video: Media | None = None,
@@ -123,13 +131,13 @@ def build_spec(
         final_image_url = image.url
     elif image_url:
         final_image_url = validate_https_url(image_url, "image_url")
-        _check_suffix(final_image_url, "image_url", _VIDEO_SUFFIXES, ("an image", "video"))
+        _check_suffix(final_image_url, "image_url", _VIDEO_SUFFIXES, takes="an image", looks_like="video")
     if video is not None:
         _check_media(video, "video", "video", limits.max_video_bytes)
         final_video_url = video.url
     elif video_url:
         final_video_url = validate_https_url(video_url, "video_url")
-        _check_suffix(final_video_url, "video_url", _IMAGE_SUFFIXES, ("a video", "image"))
+        _check_suffix(final_video_url, "video_url", _IMAGE_SUFFIXES, takes="a video", looks_like="image")
 
     if final_video_url:
         mode = Mode.VIDEO_TO_VIDEO
@@ -138,7 +146,7 @@ def build_spec(
     else:
         mode = Mode.TEXT_TO_VIDEO
 
-    chosen_duration = default_duration if duration is None else duration
+    chosen_duration = default_duration if duration is None else _parse_duration(duration)
     if chosen_duration not in DURATIONS:
         raise InvalidRequest("`duration` must be 5, 10 or 15 seconds.")
     if chosen_duration not in mode.durations:

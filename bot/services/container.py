@@ -1,0 +1,98 @@
+"""Wires the services together. Built once in ``setup_hook`` from opened resources."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import aiohttp
+
+from bot.config import Config
+from bot.domain.clock import Clock
+from bot.domain.validation import MediaLimits
+from bot.providers.base import Provider
+from bot.services.credits import CreditService, FixedAllowancePolicy
+from bot.services.events import JobEvents, OperatorAlerts
+from bot.services.fetch import ResultFetcher
+from bot.services.jobs import JobService
+from bot.services.runner import JobRunner, RunnerSettings
+from bot.storage.db import Database
+from bot.storage.jobs import JobRepository
+from bot.storage.ledger import LedgerRepository
+
+
+@dataclass(slots=True)
+class Services:
+    config: Config
+    db: Database
+    provider: Provider
+    fetcher: ResultFetcher
+    ledger: LedgerRepository
+    job_repo: JobRepository
+    credits: CreditService
+    jobs: JobService
+    runner: JobRunner
+    media_limits: MediaLimits
+
+
+def build_services(
+    *,
+    config: Config,
+    db: Database,
+    session: aiohttp.ClientSession,
+    provider: Provider,
+    clock: Clock,
+    events: JobEvents,
+    alerts: OperatorAlerts | None = None,
+) -> Services:
+    ledger = LedgerRepository(db)
+    job_repo = JobRepository(db)
+    policy = FixedAllowancePolicy(config.credits.default_allowance, config.credits.refill_period)
+    credits = CreditService(db, ledger, policy, clock)
+    jobs = JobService(
+        db=db,
+        jobs=job_repo,
+        credits=credits,
+        prices=config.credits.prices,
+        provider_name=provider.info.name,
+        clock=clock,
+    )
+    runner = JobRunner(
+        db=db,
+        jobs=job_repo,
+        credits=credits,
+        provider=provider,
+        events=events,
+        clock=clock,
+        alerts=alerts,
+        settings=RunnerSettings(
+            poll_interval=config.provider.poll_interval_seconds,
+            job_timeout=timedelta(minutes=config.provider.job_timeout_minutes),
+            max_submit_attempts=config.provider.max_submit_attempts,
+            concurrency=config.loop.concurrency,
+            batch_size=config.loop.batch_size,
+            progress_edit_seconds=config.delivery.progress_edit_seconds,
+        ),
+    )
+    # Plain http downloads only when the provider itself is plain http (a local test server).
+    fetcher = ResultFetcher(
+        session,
+        allow_http=config.provider.effective_base_url.startswith("http://"),
+        timeout_seconds=config.delivery.download_timeout_seconds,
+    )
+    limits = MediaLimits(
+        max_image_bytes=config.requests.max_image_mb * 1_048_576,
+        max_video_bytes=config.requests.max_video_mb * 1_048_576,
+    )
+    return Services(
+        config=config,
+        db=db,
+        provider=provider,
+        fetcher=fetcher,
+        ledger=ledger,
+        job_repo=job_repo,
+        credits=credits,
+        jobs=jobs,
+        runner=runner,
+        media_limits=limits,
+    )

@@ -1,0 +1,180 @@
+"""Credits: allowances, lazy refills, grants, and the hold → settle | release path of a job.
+
+Every function that moves money takes the open transaction it belongs to (``*_in``), so the
+caller writes the job row and its ledger entry together or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from bot.domain.clock import Clock
+from bot.domain.models import Balance, Job, LedgerEntry, LedgerKind
+from bot.domain.periods import Period, next_refill, period_key
+from bot.errors import InvalidRequest
+from bot.storage.db import Database, Tx
+from bot.storage.ledger import LedgerRepository
+
+log = logging.getLogger(__name__)
+
+MAX_GRANT = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class MemberContext:
+    """What the bot knows about a member when they act, without any Discord type."""
+
+    member_id: int
+    role_ids: tuple[int, ...] = ()
+    joined_at: datetime | None = None
+    account_created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Allowance:
+    amount: int
+    period: Period
+    source: str  # "default", or "role:<id>" when a role's allowance applies
+    note: str | None = None  # why the allowance is what it is (e.g. too new to the server)
+
+
+class AllowancePolicy(Protocol):
+    async def allowance_in(self, tx: Tx, guild_id: int, member: MemberContext, now: datetime) -> Allowance: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FixedAllowancePolicy:
+    """The config's default allowance for everyone (servers can override it; see the allowances service)."""
+
+    amount: int
+    period: Period
+
+    async def allowance_in(self, tx: Tx, guild_id: int, member: MemberContext, now: datetime) -> Allowance:
+        return Allowance(amount=self.amount, period=self.period, source="default")
+
+
+@dataclass(frozen=True, slots=True)
+class CreditOverview:
+    balance: Balance
+    allowance: Allowance
+    next_refill: datetime | None
+    recent: list[LedgerEntry] = field(default_factory=list)
+
+
+class CreditService:
+    def __init__(self, db: Database, ledger: LedgerRepository, policy: AllowancePolicy, clock: Clock) -> None:
+        self.db = db
+        self.ledger = ledger
+        self.policy = policy
+        self.clock = clock
+
+    # --- refills ---------------------------------------------------------------------------
+
+    async def refill_in(self, tx: Tx, guild_id: int, member: MemberContext, now: datetime) -> Allowance:
+        """Top the member up to their allowance once per period, the first time they show up in it.
+
+        Held credits count as spent for the top-up, so a job released after a refill can never
+        lift a member above their allowance by more than that job's price. A zero refill is still
+        written: it marks the period as done, and the unique index makes a second one impossible.
+        """
+        allowance = await self.policy.allowance_in(tx, guild_id, member, now)
+        key = period_key(allowance.period, now)
+        if await self.ledger.has_refill(tx, guild_id, member.member_id, key):
+            return allowance
+        balance = await self.ledger.balance_in(tx, guild_id, member.member_id)
+        amount = max(0, allowance.amount - balance.available - balance.held)
+        await self.ledger.append(
+            tx,
+            guild_id=guild_id,
+            member_id=member.member_id,
+            kind=LedgerKind.REFILL,
+            amount=amount,
+            at=now,
+            reason=f"{allowance.period} allowance ({allowance.source})",
+            period=key,
+        )
+        return allowance
+
+    async def balance(self, guild_id: int, member: MemberContext) -> Balance:
+        now = self.clock()
+        async with self.db.transaction() as tx:
+            await self.refill_in(tx, guild_id, member, now)
+            return await self.ledger.balance_in(tx, guild_id, member.member_id)
+
+    async def overview(self, guild_id: int, member: MemberContext, *, entries: int = 10) -> CreditOverview:
+        now = self.clock()
+        async with self.db.transaction() as tx:
+            allowance = await self.refill_in(tx, guild_id, member, now)
+            balance = await self.ledger.balance_in(tx, guild_id, member.member_id)
+        recent = await self.ledger.recent(guild_id, member.member_id, entries)
+        return CreditOverview(balance, allowance, next_refill(allowance.period, now), recent)
+
+    # --- grants ----------------------------------------------------------------------------
+
+    async def grant(
+        self, guild_id: int, member: MemberContext, amount: int, *, actor_id: int, reason: str | None
+    ) -> Balance:
+        """A one-off grant (negative revokes). Revoking never takes a balance below zero."""
+        if amount == 0:
+            raise InvalidRequest("The amount must not be zero. Use a positive number to grant, negative to revoke.")
+        if abs(amount) > MAX_GRANT:
+            raise InvalidRequest(f"The amount must be between -{MAX_GRANT:,} and {MAX_GRANT:,}.")
+        now = self.clock()
+        async with self.db.transaction() as tx:
+            await self.refill_in(tx, guild_id, member, now)
+            balance = await self.ledger.balance_in(tx, guild_id, member.member_id)
+            if balance.available + amount < 0:
+                raise InvalidRequest(
+                    f"That would take the balance below zero: the member has {balance.available} credits "
+                    f"available. Revoke at most {balance.available}."
+                )
+            await self.ledger.append(
+                tx,
+                guild_id=guild_id,
+                member_id=member.member_id,
+                kind=LedgerKind.GRANT,
+                amount=amount,
+                at=now,
+                actor_id=actor_id,
+                reason=reason,
+            )
+            return await self.ledger.balance_in(tx, guild_id, member.member_id)
+
+    # --- job money -------------------------------------------------------------------------
+
+    async def hold_in(self, tx: Tx, *, guild_id: int, member_id: int, job_id: int, amount: int, at: datetime) -> None:
+        await self.ledger.append(
+            tx, guild_id=guild_id, member_id=member_id, kind=LedgerKind.HOLD, amount=amount, at=at, job_id=job_id
+        )
+
+    async def settle_in(self, tx: Tx, job: Job, at: datetime) -> None:
+        """Keep the held credits: the video was delivered."""
+        await self._settle_in(tx, job, LedgerKind.SETTLE, at, "delivered")
+
+    async def release_in(self, tx: Tx, job: Job, at: datetime, reason: str) -> None:
+        """Return the held credits: the job ended without a delivered video."""
+        await self._settle_in(tx, job, LedgerKind.RELEASE, at, reason)
+
+    async def _settle_in(self, tx: Tx, job: Job, kind: LedgerKind, at: datetime, reason: str) -> None:
+        hold = await self.ledger.job_hold(tx, job.id)
+        if hold is None:
+            log.error("job %d has no hold to %s", job.id, kind.value)
+            return
+        existing = await self.ledger.job_settlement(tx, job.id)
+        if existing is not None:
+            # The state machine should make this unreachable; the unique index would refuse it anyway.
+            log.error("job %d was already settled (%s); not settling again", job.id, existing.kind.value)
+            return
+        await self.ledger.append(
+            tx,
+            guild_id=job.guild_id,
+            member_id=job.member_id,
+            kind=kind,
+            amount=hold.amount,
+            at=at,
+            job_id=job.id,
+            reason=reason,
+        )

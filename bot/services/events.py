@@ -1,0 +1,50 @@
+"""What the job runner needs from the outside world to show a job to people.
+
+Implemented by the Discord adapter (``bot.ui.delivery``); the runner never imports discord.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.domain.models import Job
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    message_id: int
+    as_link: bool
+
+
+class DeliveryError(Exception):
+    """Posting a result or notice failed. ``transient`` errors are retried with backoff."""
+
+    def __init__(self, detail: str, *, transient: bool) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.transient = transient
+
+
+class JobEvents(Protocol):
+    async def progress(self, job: Job) -> None:
+        """Show the job's current state (best effort; failures are logged, never retried)."""
+        ...
+
+    async def deliver(self, job: Job) -> Delivered:
+        """Post the finished video. Raises DeliveryError."""
+        ...
+
+    async def find_delivery(self, job: Job) -> int | None:
+        """After a crash mid-delivery: the id of a result message already posted for this job, if any."""
+        ...
+
+    async def ended(self, job: Job) -> None:
+        """Tell the member their job ended without a video, and that the credits are back. Raises DeliveryError."""
+        ...
+
+
+class OperatorAlerts(Protocol):
+    async def provider_problem(self, guild_id: int, code: str, detail: str) -> None:
+        """The operator's provider account needs attention (bad key, out of credits)."""
+        ...

@@ -1,0 +1,200 @@
+"""Accepting, cancelling and listing jobs: the member-facing side of a job's life.
+
+Acceptance is the one place credits are held: every check runs first, then one transaction
+writes the job and its hold, so there is never a job without a hold or a hold without a job.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from bot.config import PriceTable
+from bot.domain.clock import Clock
+from bot.domain.models import Balance, Job, JobState, VideoSpec
+from bot.errors import Conflict, InsufficientCredits, NotFound, NotPermitted
+from bot.services.credits import CreditService, MemberContext
+from bot.storage.db import Database, Tx
+from bot.storage.jobs import JobRepository
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class JobRequest:
+    guild_id: int
+    channel_id: int
+    member: MemberContext
+    spec: VideoSpec
+    parent_job_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    price: int
+    balance: Balance  # before the hold
+
+    @property
+    def balance_after(self) -> int:
+        return self.balance.available - self.price
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    job: Job
+    balance: Balance  # after the hold
+
+
+class RequestCheck(Protocol):
+    """A refusal that needs no money and no transaction (block list, channel, prompt rules, cooldown)."""
+
+    async def check(self, request: JobRequest) -> None: ...
+
+
+class HoldGuard(Protocol):
+    """A refusal that must be decided in the same transaction as the hold (budgets, running-job limits)."""
+
+    async def check_in(self, tx: Tx, request: JobRequest, price: int, now: datetime) -> None: ...
+
+
+def new_idempotency_key() -> str:
+    # Random, not derived from the row id: a fresh database reuses ids, and a provider that
+    # remembers keys must never hand back an old task for a new job.
+    return f"wanbot-{secrets.token_hex(16)}"
+
+
+class JobService:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        jobs: JobRepository,
+        credits: CreditService,
+        prices: PriceTable,
+        provider_name: str,
+        clock: Clock,
+    ) -> None:
+        self.db = db
+        self.jobs = jobs
+        self.credits = credits
+        self.prices = prices
+        self.provider_name = provider_name
+        self.clock = clock
+        self.request_checks: list[RequestCheck] = []
+        self.hold_guards: list[HoldGuard] = []
+
+    def price(self, spec: VideoSpec) -> int:
+        return self.prices.price(spec.resolution, spec.duration)
+
+    async def run_checks(self, request: JobRequest) -> None:
+        for check in self.request_checks:
+            await check.check(request)
+
+    async def quote(self, request: JobRequest) -> Quote:
+        """Price and balance without holding anything: what a confirm prompt shows."""
+        await self.run_checks(request)
+        balance = await self.credits.balance(request.guild_id, request.member)
+        return Quote(price=self.price(request.spec), balance=balance)
+
+    async def accept(self, request: JobRequest) -> Accepted:
+        await self.run_checks(request)
+        price = self.price(request.spec)
+        now = self.clock()
+        member_id = request.member.member_id
+        async with self.db.transaction() as tx:
+            await self.credits.refill_in(tx, request.guild_id, request.member, now)
+            balance = await self.credits.ledger.balance_in(tx, request.guild_id, member_id)
+            for guard in self.hold_guards:
+                await guard.check_in(tx, request, price, now)
+            if balance.available < price:
+                raise InsufficientCredits(
+                    _insufficient_message(price, balance), price=price, available=balance.available
+                )
+            job_id = await self.jobs.insert(
+                tx,
+                guild_id=request.guild_id,
+                channel_id=request.channel_id,
+                member_id=member_id,
+                spec=request.spec,
+                price=price,
+                provider=self.provider_name,
+                idempotency_key=new_idempotency_key(),
+                accepted_at=now,
+                next_check_at=now,
+                parent_job_id=request.parent_job_id,
+            )
+            await self.credits.hold_in(
+                tx, guild_id=request.guild_id, member_id=member_id, job_id=job_id, amount=price, at=now
+            )
+            job = await self.jobs.get_in(tx, job_id)
+            after = await self.credits.ledger.balance_in(tx, request.guild_id, member_id)
+        assert job is not None
+        log.info(
+            "job accepted job=%d guild=%d member=%d mode=%s price=%d",
+            job.id,
+            job.guild_id,
+            job.member_id,
+            job.spec.mode.value,
+            price,
+        )
+        return Accepted(job=job, balance=after)
+
+    async def attach_progress_message(self, job_id: int, message_id: int) -> None:
+        await self.jobs.update(job_id, progress_message_id=message_id, progress_edited_at=self.clock())
+
+    async def get(self, job_id: int) -> Job:
+        job = await self.jobs.get(job_id)
+        if job is None:
+            raise NotFound(f"There is no job #{job_id}.")
+        return job
+
+    async def get_in_guild(self, guild_id: int, job_id: int) -> Job:
+        job = await self.jobs.get(job_id)
+        if job is None or job.guild_id != guild_id:
+            raise NotFound(f"There is no job #{job_id} in this server.")
+        return job
+
+    async def recent(self, guild_id: int, member_id: int, limit: int = 10) -> list[Job]:
+        return await self.jobs.for_member(guild_id, member_id, limit)
+
+    async def cancel(self, guild_id: int, job_id: int, member_id: int) -> Job:
+        """Cancel a job that has not been sent to the provider yet; its credits come back at once."""
+        now = self.clock()
+        async with self.db.transaction() as tx:
+            job = await self.jobs.get_in(tx, job_id)
+            if job is None or job.guild_id != guild_id:
+                raise NotFound(f"There is no job #{job_id} in this server.")
+            if job.member_id != member_id:
+                raise NotPermitted("You can only cancel your own jobs.")
+            # The runner marks submit_in_flight in its own transaction before calling the provider,
+            # and transactions are serialized, so this check cannot race with a submit.
+            if job.state is not JobState.ACCEPTED or job.submit_in_flight:
+                raise Conflict(f"Job #{job_id} is already {job.state.label} and can no longer be cancelled.")
+            moved = await self.jobs.transition(
+                tx,
+                job_id,
+                [JobState.ACCEPTED],
+                JobState.CANCELLED,
+                finished_at=now,
+                error_code="cancelled",
+                error_message="Cancelled by you before it was sent.",
+                next_check_at=now,
+            )
+            if not moved:
+                raise Conflict(f"Job #{job_id} can no longer be cancelled.")
+            await self.credits.release_in(tx, job, now, "cancelled by member")
+            cancelled = await self.jobs.get_in(tx, job_id)
+        assert cancelled is not None
+        log.info("job cancelled job=%d guild=%d member=%d", job_id, guild_id, member_id)
+        return cancelled
+
+
+def _insufficient_message(price: int, balance: Balance) -> str:
+    held = f" ({balance.held} more are held by your running jobs)" if balance.held else ""
+    return (
+        f"This video costs {price} credits and you have {balance.available} available{held}. "
+        "Try a shorter duration or 720p, wait for your next refill, or ask an admin for a grant."
+    )

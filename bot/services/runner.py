@@ -1,0 +1,591 @@
+"""The job runner: moves every job from accepted to delivered or released.
+
+Driven by one ``tick()`` per loop iteration. A tick reads only the jobs whose
+``next_check_at`` has come (an index range scan), so its cost grows with the jobs due, not
+with all jobs in flight. Every step is a compare-and-set on the job's state with its money
+effect in the same transaction, and every wait is a timestamp in SQLite, so a restart picks
+each job up exactly where it stopped.
+
+Provider policy on a create whose answer was lost (timeout, dropped connection, garbled
+body, or a crash while the request was on the wire):
+  - apimall (Idempotency-Key): retried with the same key; the provider returns the same task.
+  - wan26ai (no such key): never resent, because a second create could make a second paid
+    task. The job ends, the member's credits are released, and the operator is warned in the
+    log with the job id so a stray task can be reconciled. The member is never charged for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot.domain.clock import Clock
+from bot.domain.models import Job, JobState, VideoSpec
+from bot.domain.schedule import backoff_delay, expected_render_seconds, first_check_delay, next_check_delay
+from bot.providers.base import (
+    AmbiguousSubmitError,
+    PermanentProviderError,
+    Provider,
+    ProviderAuthError,
+    ProviderError,
+    ProviderOutOfCredits,
+    ProviderRefused,
+    ProviderRejectedRequest,
+    SubmitRequest,
+    TaskNotFound,
+    TaskState,
+    TaskStatus,
+    TransientProviderError,
+)
+from bot.services.credits import CreditService
+from bot.services.events import DeliveryError, JobEvents, OperatorAlerts
+from bot.storage.db import Database
+from bot.storage.jobs import JobRepository
+
+log = logging.getLogger(__name__)
+
+# States whose hold is still open and may end in a release.
+_OPEN_STATES = (JobState.ACCEPTED, JobState.SUBMITTED, JobState.RENDERING, JobState.SUCCEEDED, JobState.DELIVERING)
+# A task id the provider does not know is believed after this many checks (it may lag right after create).
+_NOT_FOUND_TOLERANCE = 2
+# Delivery and notice attempts before giving up (transient Discord errors, with backoff: about an hour).
+_MAX_DELIVERY_ATTEMPTS = 10
+_MAX_NOTICE_ATTEMPTS = 6
+_MEMBER_MESSAGE_LIMIT = 300
+# An unexpected exception in one job's step reschedules only that job, this far out.
+_CRASH_RETRY_SECONDS = 60.0
+_HISTORY_TTL_SECONDS = 300.0
+
+
+@dataclass(slots=True)
+class RunnerSettings:
+    poll_interval: float
+    job_timeout: timedelta
+    max_submit_attempts: int
+    concurrency: int
+    batch_size: int
+    progress_edit_seconds: float
+
+
+@dataclass(slots=True)
+class TickReport:
+    due: int = 0
+    submitted: int = 0
+    checked: int = 0
+    delivered: int = 0
+    released: int = 0
+    errors: int = 0
+
+
+@dataclass(slots=True)
+class RunnerStats:
+    """Counters for health and metrics endpoints."""
+
+    ticks: int = 0
+    last_tick_at: datetime | None = None
+    last_tick_seconds: float = 0.0
+    step_errors: int = 0
+    status_checks: int = 0
+    provider_errors: dict[str, int] = field(default_factory=dict)
+
+
+def _member_text(text: str | None, fallback: str) -> str:
+    cleaned = " ".join((text or "").split())
+    if not cleaned:
+        return fallback
+    return cleaned if len(cleaned) <= _MEMBER_MESSAGE_LIMIT else cleaned[: _MEMBER_MESSAGE_LIMIT - 1] + "…"
+
+
+class JobRunner:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        jobs: JobRepository,
+        credits: CreditService,
+        provider: Provider,
+        events: JobEvents,
+        clock: Clock,
+        settings: RunnerSettings,
+        alerts: OperatorAlerts | None = None,
+        callback_url_for: Callable[[Job], str | None] | None = None,
+        public_for: Callable[[int], Awaitable[bool]] | None = None,
+    ) -> None:
+        self.db = db
+        self.jobs = jobs
+        self.credits = credits
+        self.provider = provider
+        self.events = events
+        self.clock = clock
+        self.settings = settings
+        self.alerts = alerts
+        self.callback_url_for = callback_url_for
+        self.public_for = public_for
+        self.stats = RunnerStats()
+        self._busy: set[int] = set()
+        self._history: dict[tuple[str, int, str], tuple[float, float]] = {}
+
+    # --- the loop body -----------------------------------------------------------------------
+
+    async def tick(self) -> TickReport:
+        """One pass over the due jobs. Never raises: one bad job cannot stop the loop."""
+        started = time.perf_counter()
+        report = TickReport()
+        try:
+            due = await self.jobs.due(self.clock(), self.settings.batch_size)
+        except Exception:
+            log.exception("could not read due jobs; trying again next tick")
+            report.errors += 1
+            return report
+        report.due = len(due)
+        if due:
+            limit = asyncio.Semaphore(self.settings.concurrency)
+
+            async def run(job: Job) -> None:
+                async with limit:
+                    await self._step_safely(job, report)
+
+            await asyncio.gather(*(run(job) for job in due))
+        self.stats.ticks += 1
+        self.stats.last_tick_at = self.clock()
+        self.stats.last_tick_seconds = time.perf_counter() - started
+        return report
+
+    async def check_now(self, job_id: int) -> bool:
+        """Look at one job at once (a completion callback said it may be done). True if it was stepped."""
+        job = await self.jobs.get(job_id)
+        if job is None or job.state not in (JobState.SUBMITTED, JobState.RENDERING):
+            return False
+        await self._step_safely(job, TickReport())
+        return True
+
+    async def _step_safely(self, job: Job, report: TickReport) -> None:
+        if job.id in self._busy:
+            return
+        self._busy.add(job.id)
+        try:
+            await self.step(job, report)
+        except Exception:
+            report.errors += 1
+            self.stats.step_errors += 1
+            log.exception("unexpected error while handling job=%d state=%s", job.id, job.state.value)
+            try:
+                await self.jobs.update(job.id, next_check_at=self.clock() + timedelta(seconds=_CRASH_RETRY_SECONDS))
+            except Exception:
+                log.exception("could not reschedule job=%d", job.id)
+        finally:
+            self._busy.discard(job.id)
+
+    async def step(self, job: Job, report: TickReport) -> None:
+        state = job.state
+        if state is JobState.ACCEPTED:
+            await self._submit(job, report)
+        elif state in (JobState.SUBMITTED, JobState.RENDERING):
+            await self._check(job, report)
+        elif state in (JobState.SUCCEEDED, JobState.DELIVERING):
+            await self._deliver(job, report)
+        elif state.is_released and not job.notified:
+            await self._notify_ended(job)
+        else:
+            # Nothing left to do; clear the schedule so the due scan never sees it again.
+            await self.jobs.update(job.id, next_check_at=None)
+
+    # --- submit ------------------------------------------------------------------------------
+
+    async def _submit(self, job: Job, report: TickReport) -> None:
+        now = self.clock()
+        info = self.provider.info
+        if job.accepted_at + self.settings.job_timeout <= now:
+            await self._end(job, JobState.TIMED_OUT, "timeout", "The provider stayed busy for too long.", report)
+            return
+        if job.submit_in_flight and not info.idempotent_submit:
+            # A create may have reached the provider before a crash or a lost answer.
+            self._warn_unconfirmed(job)
+            await self._end(job, JobState.FAILED, "submit_unconfirmed", _UNCONFIRMED, report)
+            return
+        if job.submit_attempts >= self.settings.max_submit_attempts:
+            await self._end(
+                job, JobState.FAILED, "provider_busy", "The provider stayed busy; please try later.", report
+            )
+            return
+
+        # Persist "a create may be on the wire" before sending it.
+        async with self.db.transaction() as tx:
+            marked = await self.jobs.update_in(
+                tx,
+                job.id,
+                expect_state=JobState.ACCEPTED,
+                submit_in_flight=True,
+                submit_attempts=job.submit_attempts + 1,
+            )
+        if not marked:
+            return  # cancelled meanwhile
+        attempt = job.submit_attempts + 1
+        public = await self.public_for(job.guild_id) if self.public_for else False
+        request = SubmitRequest(
+            spec=job.spec,
+            idempotency_key=job.idempotency_key,
+            callback_url=self.callback_url_for(job) if self.callback_url_for else None,
+            public=public,
+        )
+        try:
+            result = await self.provider.submit(request)
+        except AmbiguousSubmitError as error:
+            self._count_error(error)
+            if not info.idempotent_submit:
+                self._warn_unconfirmed(job, error)
+                await self._end(job, JobState.FAILED, "submit_unconfirmed", _UNCONFIRMED, report)
+                return
+            await self._retry_submit(job, attempt, error)
+            return
+        except TransientProviderError as error:
+            self._count_error(error)
+            await self._retry_submit(job, attempt, error)
+            return
+        except ProviderError as error:
+            self._count_error(error)
+            await self._end_for_error(job, error, report)
+            return
+
+        now = self.clock()
+        expected = await self._expected_seconds(job.spec)
+        async with self.db.transaction() as tx:
+            moved = await self.jobs.transition(
+                tx,
+                job.id,
+                [JobState.ACCEPTED],
+                JobState.SUBMITTED,
+                provider_task_id=result.task_id,
+                submitted_at=now,
+                submit_in_flight=False,
+                check_attempts=0,
+                next_check_at=now + timedelta(seconds=first_check_delay(expected, self.settings.poll_interval)),
+            )
+        if not moved:
+            log.error(
+                "job=%d moved while its create was in flight; provider task %s is orphaned", job.id, result.task_id
+            )
+            return
+        report.submitted += 1
+        log.info("job submitted job=%d task=%s attempt=%d", job.id, result.task_id, attempt)
+        await self._progress(job.id, force=True)
+
+    async def _retry_submit(self, job: Job, attempt: int, error: TransientProviderError) -> None:
+        delay = backoff_delay(attempt, self.settings.poll_interval, error.retry_after)
+        await self.jobs.update(
+            job.id,
+            expect_state=JobState.ACCEPTED,
+            submit_in_flight=False,
+            next_check_at=self.clock() + timedelta(seconds=delay),
+        )
+        log.warning("job=%d create failed (%s); retry %d in %.0fs", job.id, error, attempt, delay)
+
+    def _warn_unconfirmed(self, job: Job, error: ProviderError | None = None) -> None:
+        log.warning(
+            "job=%d create on %s was not confirmed (%s); not resent because the provider has no idempotency key."
+            " Member credits released. Check the provider dashboard for a stray task created around %s.",
+            job.id,
+            self.provider.info.name,
+            error or "interrupted by a restart",
+            job.accepted_at.isoformat(),
+        )
+
+    # --- status ------------------------------------------------------------------------------
+
+    async def _check(self, job: Job, report: TickReport) -> None:
+        now = self.clock()
+        started = job.submitted_at or job.accepted_at
+        if started + self.settings.job_timeout <= now:
+            await self._end(
+                job,
+                JobState.TIMED_OUT,
+                "timeout",
+                f"The render did not finish within {int(self.settings.job_timeout.total_seconds() // 60)} minutes.",
+                report,
+            )
+            return
+        assert job.provider_task_id is not None
+        report.checked += 1
+        self.stats.status_checks += 1
+        try:
+            status = await self.provider.status(job.provider_task_id)
+        except TaskNotFound as error:
+            self._count_error(error)
+            if job.check_attempts + 1 >= _NOT_FOUND_TOLERANCE:
+                await self._end(job, JobState.FAILED, "task_not_found", "The provider lost track of the job.", report)
+            else:
+                await self._retry_check(job, error)
+            return
+        except (TransientProviderError, ProviderAuthError) as error:
+            # A key problem mid-render may be fixed by the operator; the job keeps its place until timeout.
+            self._count_error(error)
+            await self._retry_check(job, error)
+            return
+        except ProviderError as error:
+            self._count_error(error)
+            await self._end_for_error(job, error, report)
+            return
+        await self._apply_status(job, status, report)
+
+    async def _apply_status(self, job: Job, status: TaskStatus, report: TickReport) -> None:
+        now = self.clock()
+        if status.state is TaskState.SUCCEEDED and status.video_urls:
+            async with self.db.transaction() as tx:
+                moved = await self.jobs.transition(
+                    tx,
+                    job.id,
+                    [JobState.SUBMITTED, JobState.RENDERING],
+                    JobState.SUCCEEDED,
+                    result_url=status.video_urls[0],
+                    finished_at=now,
+                    check_attempts=0,
+                    next_check_at=now,
+                )
+            if moved:
+                refreshed = await self.jobs.get(job.id)
+                if refreshed is not None:
+                    await self._deliver(refreshed, report)
+            return
+        if status.state is TaskState.SUCCEEDED or status.state is TaskState.FAILED:
+            message = _member_text(status.error_message, "The provider could not render this video.")
+            await self._end(job, JobState.FAILED, "render_failed", message, report)
+            return
+        if status.state is TaskState.REFUSED:
+            message = _member_text(status.error_message, "The provider's content rules refused this prompt.")
+            await self._end(job, JobState.REFUSED, "refused", message, report)
+            return
+
+        # Still queued, running or an unknown word: look again later.
+        expected = await self._expected_seconds(job.spec)
+        rendering_for = (now - (job.submitted_at or job.accepted_at)).total_seconds()
+        delay = next_check_delay(rendering_for, expected, self.settings.poll_interval)
+        new_state = JobState.RENDERING if status.state is TaskState.RUNNING else job.state
+        async with self.db.transaction() as tx:
+            await self.jobs.transition(
+                tx,
+                job.id,
+                [job.state],
+                new_state,
+                check_attempts=0,
+                next_check_at=now + timedelta(seconds=delay),
+            )
+        await self._progress(job.id, force=new_state is not job.state)
+
+    async def _retry_check(self, job: Job, error: ProviderError) -> None:
+        attempt = job.check_attempts + 1
+        retry_after = error.retry_after if isinstance(error, TransientProviderError) else None
+        delay = backoff_delay(attempt, self.settings.poll_interval, retry_after)
+        await self.jobs.update(
+            job.id,
+            expect_state=job.state,
+            check_attempts=attempt,
+            next_check_at=self.clock() + timedelta(seconds=delay),
+        )
+        log.warning("job=%d status check failed (%s); retry in %.0fs", job.id, error, delay)
+
+    # --- delivery ----------------------------------------------------------------------------
+
+    async def _deliver(self, job: Job, report: TickReport) -> None:
+        if job.state is JobState.SUCCEEDED:
+            async with self.db.transaction() as tx:
+                moved = await self.jobs.transition(tx, job.id, [JobState.SUCCEEDED], JobState.DELIVERING)
+            if not moved:
+                return
+            fresh = await self.jobs.get(job.id)
+            if fresh is None:
+                return
+            job = fresh
+        elif job.state is JobState.DELIVERING:
+            # A post may already have happened before a crash: look before posting again.
+            try:
+                existing = await self.events.find_delivery(job)
+            except DeliveryError as error:
+                await self._retry_delivery(job, error, report)
+                return
+            if existing is not None:
+                await self._finish_delivery(job, existing, report, as_link=None)
+                return
+        else:
+            return
+
+        try:
+            delivered = await self.events.deliver(job)
+        except DeliveryError as error:
+            await self._retry_delivery(job, error, report)
+            return
+        await self._finish_delivery(job, delivered.message_id, report, as_link=delivered.as_link)
+
+    async def _finish_delivery(self, job: Job, message_id: int, report: TickReport, *, as_link: bool | None) -> None:
+        now = self.clock()
+        async with self.db.transaction() as tx:
+            moved = await self.jobs.transition(
+                tx,
+                job.id,
+                [JobState.DELIVERING],
+                JobState.DELIVERED,
+                result_message_id=message_id,
+                delivered_at=now,
+                next_check_at=None,
+                check_attempts=0,
+            )
+            if moved:
+                await self.credits.settle_in(tx, job, now)
+        if moved:
+            report.delivered += 1
+            log.info(
+                "job delivered job=%d guild=%d member=%d message=%d link=%s",
+                job.id,
+                job.guild_id,
+                job.member_id,
+                message_id,
+                as_link,
+            )
+            await self._progress(job.id, force=True)
+
+    async def _retry_delivery(self, job: Job, error: DeliveryError, report: TickReport) -> None:
+        attempt = job.check_attempts + 1
+        if not error.transient or attempt >= _MAX_DELIVERY_ATTEMPTS:
+            log.error("job=%d could not be delivered (%s); releasing its credits", job.id, error.detail)
+            await self._end(
+                job,
+                JobState.FAILED,
+                "delivery_failed",
+                "The video was made but could not be posted here (missing permission or the channel is gone).",
+                report,
+            )
+            return
+        delay = backoff_delay(attempt, self.settings.poll_interval)
+        await self.jobs.update(
+            job.id,
+            expect_state=JobState.DELIVERING,
+            check_attempts=attempt,
+            next_check_at=self.clock() + timedelta(seconds=delay),
+        )
+        log.warning("job=%d delivery failed (%s); retry in %.0fs", job.id, error.detail, delay)
+
+    # --- endings -----------------------------------------------------------------------------
+
+    async def _end_for_error(self, job: Job, error: ProviderError, report: TickReport) -> None:
+        if isinstance(error, ProviderRefused):
+            await self._end(
+                job,
+                JobState.REFUSED,
+                "refused",
+                "The provider's content rules refused this prompt or its media. Change the prompt and try again.",
+                report,
+            )
+        elif isinstance(error, ProviderOutOfCredits):
+            log.error("provider account is out of credits (job=%d): %s", job.id, error)
+            await self._alert(job.guild_id, "provider_out_of_credits", str(error))
+            await self._end(job, JobState.FAILED, "provider_out_of_credits", _OPERATOR_ISSUE, report)
+        elif isinstance(error, ProviderAuthError):
+            log.error("provider rejected the API key (job=%d): %s", job.id, error)
+            await self._alert(job.guild_id, "provider_auth", str(error))
+            await self._end(job, JobState.FAILED, "provider_auth", _OPERATOR_ISSUE, report)
+        elif isinstance(error, ProviderRejectedRequest):
+            await self._end(
+                job,
+                JobState.FAILED,
+                "rejected",
+                "The provider rejected the request (often an image or video link it cannot open). "
+                "Check the media and try again.",
+                report,
+            )
+        elif isinstance(error, PermanentProviderError):
+            await self._end(job, JobState.FAILED, "provider_error", "The provider could not take this job.", report)
+        else:
+            await self._end(job, JobState.FAILED, "provider_error", "The provider could not take this job.", report)
+
+    async def _end(self, job: Job, state: JobState, code: str, message: str, report: TickReport) -> None:
+        """Move an open job to a released state and return its credits, in one transaction."""
+        assert state.is_released
+        now = self.clock()
+        async with self.db.transaction() as tx:
+            moved = await self.jobs.transition(
+                tx,
+                job.id,
+                _OPEN_STATES,
+                state,
+                finished_at=now,
+                error_code=code,
+                error_message=message,
+                submit_in_flight=False,
+                check_attempts=0,
+                next_check_at=now,
+            )
+            if moved:
+                await self.credits.release_in(tx, job, now, f"{state.value}: {code}")
+        if not moved:
+            return
+        report.released += 1
+        log.info("job released job=%d state=%s code=%s", job.id, state.value, code)
+        ended = await self.jobs.get(job.id)
+        if ended is not None:
+            await self._notify_ended(ended)
+
+    async def _notify_ended(self, job: Job) -> None:
+        try:
+            await self.events.ended(job)
+        except DeliveryError as error:
+            attempt = job.check_attempts + 1
+            if error.transient and attempt < _MAX_NOTICE_ATTEMPTS:
+                delay = backoff_delay(attempt, self.settings.poll_interval)
+                await self.jobs.update(
+                    job.id, check_attempts=attempt, next_check_at=self.clock() + timedelta(seconds=delay)
+                )
+                return
+            log.error("job=%d: could not tell the member it ended (%s)", job.id, error.detail)
+        await self.jobs.update(job.id, notified=True, next_check_at=None)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    async def _progress(self, job_id: int, *, force: bool) -> None:
+        job = await self.jobs.get(job_id)
+        if job is None or job.progress_message_id is None:
+            return
+        now = self.clock()
+        if (
+            not force
+            and job.progress_edited_at is not None
+            and (now - job.progress_edited_at).total_seconds() < self.settings.progress_edit_seconds
+        ):
+            return
+        try:
+            await self.events.progress(job)
+        except Exception:
+            log.warning("job=%d: progress update failed", job.id, exc_info=True)
+            return
+        await self.jobs.update(job_id, progress_edited_at=now)
+
+    async def _expected_seconds(self, spec: VideoSpec) -> float:
+        key = (spec.mode.value, spec.duration, spec.resolution)
+        cached = self._history.get(key)
+        now = time.monotonic()
+        if cached is not None and now - cached[1] < _HISTORY_TTL_SECONDS:
+            return cached[0]
+        history = await self.jobs.recent_render_seconds(spec)
+        expected = expected_render_seconds(history, self.provider.expected_render_seconds(spec))
+        self._history[key] = (expected, now)
+        return expected
+
+    async def _alert(self, guild_id: int, code: str, detail: str) -> None:
+        if self.alerts is None:
+            return
+        try:
+            await self.alerts.provider_problem(guild_id, code, detail)
+        except Exception:
+            log.warning("could not alert admins about %s", code, exc_info=True)
+
+    def _count_error(self, error: ProviderError) -> None:
+        key = str(error.http_status) if error.http_status is not None else type(error).__name__
+        self.stats.provider_errors[key] = self.stats.provider_errors.get(key, 0) + 1
+
+
+_UNCONFIRMED = (
+    "The provider did not confirm the job, so it was not sent again (that could have charged twice). Please try again."
+)
+_OPERATOR_ISSUE = "The bot's video provider account needs attention from the operator. Nothing was charged."

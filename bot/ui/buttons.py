@@ -1,0 +1,147 @@
+"""Persistent buttons. The job id lives in the custom_id (``wan:<action>:<job_id>``), so a
+button on a message posted weeks ago still works after any number of restarts."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, cast
+
+import discord
+
+from bot.domain.models import Job
+from bot.domain.validation import validate_prompt
+from bot.errors import NotPermitted
+from bot.ui.errors import report_error
+from bot.ui.flow import send_ephemeral, start_job
+
+if TYPE_CHECKING:
+    from bot.app import WanBot
+
+log = logging.getLogger(__name__)
+
+# Discord caps a modal text input at 4000 characters, below the 5000 a prompt may have.
+_MODAL_PROMPT_MAX = 4000
+
+Button = discord.ui.Button[discord.ui.View]
+
+
+def _bot(interaction: discord.Interaction) -> WanBot:
+    return cast("WanBot", interaction.client)
+
+
+def is_moderator(interaction: discord.Interaction) -> bool:
+    permissions = interaction.permissions
+    return bool(permissions.manage_messages or permissions.administrator)
+
+
+class _JobButton(discord.ui.DynamicItem[Button], template=r"wan:_base:(?P<job_id>[0-9]+)"):
+    """Shared parsing and error handling for buttons that act on one job. Never registered itself."""
+
+    action: str = ""
+    label: str = ""
+    emoji: str = ""
+    style = discord.ButtonStyle.secondary
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=self.label, emoji=self.emoji, style=self.style, custom_id=f"wan:{self.action}:{job_id}"
+            )
+        )
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> _JobButton:
+        return cls(int(match["job_id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            await self.run(interaction, _bot(interaction))
+        except Exception as error:
+            await report_error(interaction, error)
+
+    async def run(self, interaction: discord.Interaction, bot: WanBot) -> None:
+        raise NotImplementedError
+
+    async def job(self, interaction: discord.Interaction, bot: WanBot) -> Job:
+        assert interaction.guild_id is not None
+        return await bot.services.jobs.get_in_guild(interaction.guild_id, self.job_id)
+
+
+class RerollButton(_JobButton, template=r"wan:reroll:(?P<job_id>[0-9]+)"):
+    action, label, emoji = "reroll", "Reroll", "🎲"
+
+    async def run(self, interaction: discord.Interaction, bot: WanBot) -> None:
+        job = await self.job(interaction, bot)
+        # The clicker pays for their own reroll, after the same checks as /video.
+        await start_job(bot, interaction, job.spec, parent_job_id=job.id)
+
+
+class RemixModal(discord.ui.Modal, title="Remix this video"):
+    def __init__(self, job: Job) -> None:
+        super().__init__(timeout=600)
+        self.job = job
+        self.prompt: discord.ui.TextInput[RemixModal] = discord.ui.TextInput(
+            label="Prompt",
+            style=discord.TextStyle.paragraph,
+            default=job.spec.prompt[:_MODAL_PROMPT_MAX],
+            max_length=_MODAL_PROMPT_MAX,
+            min_length=1,
+        )
+        self.add_item(self.prompt)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        try:
+            spec = replace(self.job.spec, prompt=validate_prompt(self.prompt.value))
+            await start_job(_bot(interaction), interaction, spec, parent_job_id=self.job.id)
+        except Exception as error:
+            await report_error(interaction, error)
+
+
+class RemixButton(_JobButton, template=r"wan:remix:(?P<job_id>[0-9]+)"):
+    action, label, emoji = "remix", "Remix", "✏️"
+
+    async def run(self, interaction: discord.Interaction, bot: WanBot) -> None:
+        job = await self.job(interaction, bot)
+        await interaction.response.send_modal(RemixModal(job))
+
+
+class DeleteButton(_JobButton, template=r"wan:delete:(?P<job_id>[0-9]+)"):
+    action, label, emoji = "delete", "Delete", "🗑️"
+    style = discord.ButtonStyle.danger
+
+    async def run(self, interaction: discord.Interaction, bot: WanBot) -> None:
+        job = await self.job(interaction, bot)
+        if interaction.user.id != job.member_id and not is_moderator(interaction):
+            raise NotPermitted("Only the member who made this video or a moderator can delete it.")
+        if interaction.message is not None:
+            await interaction.message.delete()
+        log.info("result deleted job=%d by=%d", job.id, interaction.user.id)
+        await send_ephemeral(interaction, f"Deleted the video of job #{job.id}.")
+
+
+class CancelButton(_JobButton, template=r"wan:cancel:(?P<job_id>[0-9]+)"):
+    action, label, emoji = "cancel", "Cancel", "🚫"
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(job_id)
+        self.item.label = f"Cancel #{job_id}"
+
+    async def run(self, interaction: discord.Interaction, bot: WanBot) -> None:
+        assert interaction.guild_id is not None
+        job = await bot.services.jobs.cancel(interaction.guild_id, self.job_id, interaction.user.id)
+        await send_ephemeral(interaction, f"Cancelled job #{job.id}. Your {job.price} credits are back.")
+
+
+DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (RerollButton, RemixButton, DeleteButton, CancelButton)
+
+
+def result_view(job: Job) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for item in (RerollButton(job.id), RemixButton(job.id), DeleteButton(job.id)):
+        view.add_item(item)
+    return view

@@ -1,0 +1,99 @@
+"""How jobs and balances look in Discord. Pure functions: models in, text and embeds out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import discord
+
+from bot.domain.models import Balance, Job, JobState, VideoSpec
+from bot.services.jobs import Accepted
+
+PROMPT_PREVIEW_CHARS = 300
+_COLOR = discord.Colour.from_rgb(88, 101, 242)
+_SANDBOX_NOTE = "Sandbox render: a sample clip, no provider credits were spent."
+
+
+def timestamp(moment: datetime, style: str = "R") -> str:
+    """Discord renders this in each reader's own time zone."""
+    return f"<t:{int(moment.timestamp())}:{style}>"
+
+
+def duration_text(seconds: float) -> str:
+    whole = max(0, round(seconds))
+    minutes, secs = divmod(whole, 60)
+    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def spec_line(spec: VideoSpec) -> str:
+    return f"{spec.mode.label} · {spec.duration} s · {spec.resolution}"
+
+
+def accepted_text(accepted: Accepted) -> str:
+    job = accepted.job
+    return (
+        f"✅ Job **#{job.id}** accepted: {spec_line(job.spec)}.\n"
+        f"Price **{job.price}** credits, held until the video is posted (returned if it is not).\n"
+        f"Balance after the hold: **{accepted.balance.available}** credits.\n"
+        "Progress shows in this channel; the video is posted here when it is ready."
+    )
+
+
+def progress_text(job: Job, now: datetime) -> str:
+    """The public progress message. It names the member without pinging them (no allowed mentions)."""
+    head = f"🎬 **Job #{job.id}** for <@{job.member_id}> · {spec_line(job.spec)}"
+    state = job.state
+    if state is JobState.ACCEPTED:
+        line = "⏳ Queued: waiting to be sent to the renderer."
+    elif state in (JobState.SUBMITTED, JobState.RENDERING):
+        since = job.submitted_at or job.accepted_at
+        line = f"🎞️ Rendering… {duration_text((now - since).total_seconds())} so far."
+    elif state in (JobState.SUCCEEDED, JobState.DELIVERING):
+        line = "📤 Finished: posting the video."
+    elif state is JobState.DELIVERED:
+        line = "✅ Done: the video is posted below."
+    elif state is JobState.CANCELLED:
+        line = f"🚫 Cancelled. {job.price} credits returned."
+    else:
+        reason = job.error_message or "It did not finish."
+        line = f"❌ {state.label.capitalize()}: {reason} {job.price} credits returned."
+    return f"{head}\n{line}"
+
+
+def ended_notice(job: Job) -> str:
+    reason = job.error_message or "It did not finish."
+    verb = {JobState.REFUSED: "was refused", JobState.TIMED_OUT: "timed out"}.get(job.state, "failed")
+    return f"<@{job.member_id}> your job **#{job.id}** {verb}. {reason} Your **{job.price}** credits are back."
+
+
+def result_embed(job: Job, *, link: str | None = None) -> discord.Embed:
+    embed = discord.Embed(
+        title=f"Job #{job.id} · {job.spec.mode.label}",
+        description=truncate(job.spec.prompt, PROMPT_PREVIEW_CHARS),
+        colour=_COLOR,
+        url=link,
+    )
+    embed.add_field(name="Duration", value=f"{job.spec.duration} s")
+    embed.add_field(name="Resolution", value=job.spec.resolution)
+    embed.add_field(name="Cost", value=f"{job.price} credits")
+    render = job.render_seconds
+    if render is not None:
+        embed.add_field(name="Render time", value=duration_text(render))
+    embed.set_footer(text=_SANDBOX_NOTE if job.is_sandbox else f"Wan 2.6 · job #{job.id}")
+    return embed
+
+
+def result_text(job: Job, *, link: str | None = None) -> str:
+    text = f"<@{job.member_id}> your video is ready."
+    if link:
+        text += f" It is larger than this server's upload limit, so here is the link: {link}"
+    return text
+
+
+def balance_line(balance: Balance) -> str:
+    held = f" ({balance.held} held by running jobs)" if balance.held else ""
+    return f"**{balance.available}** credits available{held}"

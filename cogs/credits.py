@@ -1,0 +1,79 @@
+"""/credits: a member's balance, held credits, allowance, next refill and last entries."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.domain.models import LedgerKind
+from bot.errors import NotPermitted
+from bot.services.credits import CreditOverview
+from bot.ui import render
+from bot.ui.buttons import is_moderator
+from bot.ui.flow import member_context
+
+if TYPE_CHECKING:
+    from bot.app import WanBot
+
+_KIND_LABEL = {
+    LedgerKind.GRANT: "grant",
+    LedgerKind.REFILL: "refill",
+    LedgerKind.HOLD: "held",
+    LedgerKind.SETTLE: "spent",
+    LedgerKind.RELEASE: "returned",
+    LedgerKind.ADJUST: "adjustment",
+}
+
+
+def _entry_line(overview: CreditOverview, index: int) -> str:
+    entry = overview.recent[index]
+    sign = {LedgerKind.HOLD: "−", LedgerKind.SETTLE: "", LedgerKind.RELEASE: "+"}.get(
+        entry.kind, "+" if entry.amount >= 0 else "−"
+    )
+    job = f" · job #{entry.job_id}" if entry.job_id else ""
+    reason = f" · {render.truncate(entry.reason, 60)}" if entry.reason and entry.kind is LedgerKind.GRANT else ""
+    return f"{render.timestamp(entry.created_at)} {_KIND_LABEL[entry.kind]} {sign}{abs(entry.amount)}{job}{reason}"
+
+
+def credits_embed(member: discord.abc.User, overview: CreditOverview) -> discord.Embed:
+    allowance = overview.allowance
+    source = "server default" if allowance.source == "default" else allowance.source.replace("role:", "role <@&") + ">"
+    embed = discord.Embed(title=f"Credits of {member.display_name}", colour=discord.Colour.blurple())
+    embed.add_field(name="Available", value=str(overview.balance.available))
+    embed.add_field(name="Held by running jobs", value=str(overview.balance.held))
+    embed.add_field(
+        name="Allowance",
+        value=f"{allowance.amount} per {allowance.period.removesuffix('ly')} ({source})"
+        if allowance.period != "never"
+        else f"{allowance.amount}, no refills ({source})",
+    )
+    if overview.next_refill is not None:
+        embed.add_field(name="Next refill", value=render.timestamp(overview.next_refill, "F"))
+    if allowance.note:
+        embed.add_field(name="Note", value=allowance.note, inline=False)
+    lines = [_entry_line(overview, index) for index in range(len(overview.recent))]
+    embed.add_field(name="Last entries", value="\n".join(lines) if lines else "Nothing yet.", inline=False)
+    return embed
+
+
+class CreditsCog(commands.Cog):
+    def __init__(self, bot: WanBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="credits", description="Your credits: balance, held, allowance and next refill")
+    @app_commands.guild_only()
+    @app_commands.describe(member="Another member's credits (moderators only)")
+    async def credits(self, interaction: discord.Interaction, member: discord.Member | None = None) -> None:
+        assert interaction.guild_id is not None
+        target = member or interaction.user
+        if target.id != interaction.user.id and not is_moderator(interaction):
+            raise NotPermitted("Only moderators can look at another member's credits.")
+        overview = await self.bot.services.credits.overview(interaction.guild_id, member_context(target))
+        await interaction.response.send_message(embed=credits_embed(target, overview), ephemeral=True)
+
+
+async def setup(bot: WanBot) -> None:
+    await bot.add_cog(CreditsCog(bot))

@@ -1,0 +1,1 @@
+"""Provider adapters against loopback fakes of their APIs."""

@@ -1,0 +1,87 @@
+"""Config loading: defaults, every key in the example file, env secrets, and clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_config
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_are_the_offline_setup() -> None:
+    config = load_config(environ={})
+    assert config.provider.effective_kind == "sandbox"
+    assert config.database.path == "data/wanbot.sqlite3"
+    assert config.credits.default_allowance == 500
+    assert config.credits.refill_period == "weekly"
+    assert config.credits.prices.price("720p", 5) == 80
+    assert config.credits.prices.price("1080p", 15) == 325
+
+
+def test_example_file_loads_and_matches_the_defaults() -> None:
+    config = load_config(EXAMPLE, environ={})
+    assert config == load_config(environ={})
+
+
+def test_environment_wins_for_secrets(tmp_path: Path) -> None:
+    path = write(tmp_path, '[discord]\ntoken = "file-token"\n[provider]\nkind = "apimall"\napi_key = "file-key"\n')
+    config = load_config(path, environ={"DISCORD_TOKEN": "env-token", "WAN_API_KEY": "env-key"})
+    assert config.discord.token.get_secret_value() == "env-token"
+    assert config.provider.api_key.get_secret_value() == "env-key"
+    assert config.provider.effective_kind == "apimall"
+    assert "env-key" not in repr(config) and "env-token" not in str(config)
+
+
+def test_wanbot_config_names_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "[credits]\ndefault_allowance = 42\n")
+    assert load_config(environ={"WANBOT_CONFIG": str(path)}).credits.default_allowance == 42
+
+
+def test_paid_kind_without_key_runs_the_sandbox(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, '[provider]\nkind = "wan26ai"\n'), environ={})
+    assert config.provider.kind == "wan26ai"
+    assert config.provider.effective_kind == "sandbox"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[provider]\nkind = "openai"\n', "provider.kind: must be one of 'wan26ai', 'apimall' or 'sandbox'"),
+        ('[credits]\nrefill_period = "yearly"\n', "credits.refill_period: must be one of"),
+        (
+            "[credits]\ndefault_allowance = -5\n",
+            "credits.default_allowance: Input should be greater than or equal to 0",
+        ),
+        ("[provider]\npoll_interval_seconds = 0\n", "provider.poll_interval_seconds"),
+        ('[databse]\npath = "x"\n', "databse: unknown key"),
+        ('[provider]\nbase_url = "ftp://x"\n', "provider.base_url: Value error, must start with https://"),
+        ('[credits.prices]\n"720p" = { "5" = 0, "10" = 150, "15" = 220 }\n', "credits.prices.720p.5"),
+    ],
+)
+def test_bad_values_name_the_key_and_what_is_allowed(tmp_path: Path, text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text), environ={})
+    assert expected in str(caught.value)
+
+
+def test_missing_and_broken_files_say_so(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(tmp_path / "nope.toml", environ={})
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(write(tmp_path, "[provider\nkind="), environ={})
+
+
+def test_secret_never_in_validation_error(tmp_path: Path) -> None:
+    path = write(tmp_path, '[provider]\napi_key = "sk-very-secret"\nkind = "bogus"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    assert "sk-very-secret" not in str(caught.value)
