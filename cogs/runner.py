@@ -20,26 +20,29 @@ _STOP_GRACE_SECONDS = 15.0
 class RunnerCog(commands.Cog):
     def __init__(self, bot: WanBot) -> None:
         self.bot = bot
+        self._tick: asyncio.Task[object] | None = None
         self.loop.change_interval(seconds=bot.config.loop.tick_seconds)
 
     async def cog_load(self) -> None:
         self.loop.start()
 
     async def cog_unload(self) -> None:
-        # stop() lets the current tick end cleanly (no half-sent create); cancel only if it hangs.
-        self.loop.stop()
-        task = self.loop.get_task()
-        if task is not None and not task.done():
+        # A tick in progress may be mid-create or mid-transaction: let it finish (bounded),
+        # then cancel the loop, which is otherwise just sleeping until the next tick.
+        tick = self._tick
+        if tick is not None and not tick.done():
             try:
-                await asyncio.wait_for(asyncio.shield(task), timeout=_STOP_GRACE_SECONDS)
-            except (TimeoutError, asyncio.CancelledError):
-                self.loop.cancel()
+                await asyncio.wait_for(asyncio.shield(tick), timeout=_STOP_GRACE_SECONDS)
+            except TimeoutError:
+                log.warning("the job loop's last tick did not finish in %.0fs; cancelling it", _STOP_GRACE_SECONDS)
+        self.loop.cancel()
 
     @tasks.loop(seconds=2)
     async def loop(self) -> None:
         # tick() catches and logs everything itself; a separate task keeps each tick cheap
         # under the simulated Discord used in tests.
-        await asyncio.create_task(self.bot.services.runner.tick())
+        self._tick = asyncio.create_task(self.bot.services.runner.tick())
+        await self._tick
 
     @loop.before_loop
     async def _wait_until_ready(self) -> None:

@@ -108,13 +108,18 @@ def generate_body(spec: VideoSpec) -> dict[str, Any]:
     return body
 
 
-def _error_parts(body: object) -> tuple[str | None, str | None]:
-    """``(code, message)`` from an error envelope; tolerates a bare string ``error``."""
+def _error_parts(body: object, clean: Callable[[str], str] = clip) -> tuple[str | None, str | None]:
+    """``(code, message)`` from an error envelope; tolerates a bare string ``error``.
+
+    The code goes into exceptions as ``provider_code``, so it is cleaned here; the message is
+    cleaned by whoever builds the detail.
+    """
     if not isinstance(body, dict):
         return None, None
     error = body.get("error")
     if isinstance(error, dict):
-        return as_text(error.get("code")), as_text(error.get("message"))
+        code = as_text(error.get("code"))
+        return (clean(code)[:64] if code else None), as_text(error.get("message"))
     return None, as_text(error) or as_text(body.get("message"))
 
 
@@ -154,7 +159,7 @@ def parse_status_body(
     if not isinstance(body, dict):
         raise TransientProviderError(clean(f"{NAME}: status answer is not a JSON object"))
     if body.get("success") is False:
-        code, message = _error_parts(body)
+        code, message = _error_parts(body, clean)
         detail = clean(f"{NAME} status check: {message or code or '(no message)'}")
         raise error_for_code(code, detail, creates_task=False, retry_after=retry_after)
     # Assumption: a missing ``success`` is tolerated when ``data`` looks like a task.
@@ -167,7 +172,7 @@ def parse_status_body(
 
     raw_word = as_text(data.get("status"))
     state = STATE_WORDS.get(raw_word.lower(), TaskState.UNKNOWN) if raw_word else TaskState.UNKNOWN
-    error_code, error_text = _failure_reason(data)
+    error_code, error_text = _failure_reason(data, clean)
     error_message = clean(error_text) if error_text else None
     urls: tuple[str, ...] = ()
     if state is TaskState.SUCCEEDED:
@@ -189,13 +194,13 @@ def parse_status_body(
     )
 
 
-def _failure_reason(data: dict[Any, Any]) -> tuple[str | None, str | None]:
+def _failure_reason(data: dict[Any, Any], clean: Callable[[str], str]) -> tuple[str | None, str | None]:
     """``(code, message)`` of a failed task.
 
     The field list says ``error_message``; the document's own JavaScript reads ``failMsg``, so
     both are read, plus an ``error`` object or string and a ``failCode`` (assumed shapes).
     """
-    code, message = _error_parts(data)
+    code, message = _error_parts(data, clean)
     for key in ("error_message", "failMsg", "fail_msg"):
         message = message or as_text(data.get(key))
     for key in ("error_code", "failCode", "fail_code"):
@@ -255,7 +260,7 @@ class ApimallProvider:
         if not answer.is_json or not isinstance(answer.data, dict):
             raise AmbiguousSubmitError(self._http.detail(f"{NAME} create: unreadable answer; the task may exist"))
         if answer.data.get("success") is False:
-            code, message = _error_parts(answer.data)
+            code, message = _error_parts(answer.data, self._http.detail)
             detail = self._http.detail(f"{NAME} create: {message or code or '(no message)'}")
             raise error_for_code(
                 code, detail, creates_task=True, http_status=answer.status, retry_after=answer.retry_after
@@ -280,7 +285,7 @@ class ApimallProvider:
 
     async def verify_key(self) -> None:
         answer = await self._http.request("GET", self._task_url(KEY_CHECK_TASK_ID), creates_task=False)
-        code, message = _error_parts(answer.data)
+        code, message = _error_parts(answer.data, self._http.detail)
         refused_in_body = isinstance(answer.data, dict) and answer.data.get("success") is False
         key_refused = answer.status in (401, 403) or (
             refused_in_body and isinstance(error_for_code(code, "", creates_task=False), ProviderAuthError)
@@ -301,7 +306,7 @@ class ApimallProvider:
         return URL(f"{self._base_url}/api/v1/videos/{quote(task_id, safe='')}", encoded=True)
 
     def _http_error(self, answer: HttpAnswer, *, creates_task: bool) -> ProviderError:
-        code, message = _error_parts(answer.data)
+        code, message = _error_parts(answer.data, self._http.detail)
         action = "create" if creates_task else "status"
         detail = self._http.detail(f"{NAME} {action}: {message or code or answer.text or '(no message)'}")
         if answer.status == 409:

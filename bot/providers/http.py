@@ -262,6 +262,12 @@ class JsonHttpClient:
             reason = "timed out" if isinstance(error, TimeoutError) else f"connection failed ({type(error).__name__})"
             error_class = AmbiguousSubmitError if creates_task else TransientProviderError
             raise error_class(self.detail(f"{what}: {reason}")) from None
+        except ValueError:
+            # aiohttp refuses header values with control characters before sending anything;
+            # the message is not passed on because the offending value may be the key.
+            raise PermanentProviderError(
+                f"{what}: the request could not be built (a header value such as the API key has forbidden characters)"
+            ) from None
 
         if raw is None:
             text, is_json, data = f"(body larger than {MAX_BODY_BYTES} bytes)", False, None

@@ -21,6 +21,7 @@ from bot.providers.base import (
     ProviderRejectedRequest,
     SubmitRequest,
     SubmitResult,
+    TaskNotFound,
     TaskState,
     TaskStatus,
     TransientProviderError,
@@ -214,6 +215,8 @@ class Wan26aiProvider:
         return SubmitResult(task_id=task_id)
 
     async def status(self, task_id: str) -> TaskStatus:
+        if not task_id:
+            raise TaskNotFound(f"{NAME}: empty task id")
         answer = await self._http.request(
             "GET", f"{self._base_url}/api/status", params={"task_id": task_id}, creates_task=False
         )
@@ -246,6 +249,7 @@ class Wan26aiProvider:
         action = "create" if creates_task else "status"
         detail = self._http.detail(f"{NAME} {action}: {_message(answer.data, answer.text)}")
         body_code = as_text(answer.data.get("code")) if isinstance(answer.data, dict) else None
+        body_code = self._http.detail(body_code)[:64] if body_code else None
         raise error_for_status(
             answer.status, detail, creates_task=creates_task, retry_after=answer.retry_after, provider_code=body_code
         )

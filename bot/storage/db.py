@@ -65,6 +65,13 @@ def bundled_migrations() -> list[Migration]:
     return found
 
 
+async def _run(conn: aiosqlite.Connection, sql: str) -> None:
+    """Run a statement and close its cursor at once: an open cursor keeps its statement
+    "in progress" until garbage collection, and COMMIT refuses to run while one is."""
+    cursor = await conn.execute(sql)
+    await cursor.close()
+
+
 class Tx:
     """The statements of one open transaction. Only valid inside ``Database.transaction()``."""
 
@@ -120,11 +127,11 @@ class Database:
         conn = await aiosqlite.connect(path_str, isolation_level=None)
         conn.row_factory = sqlite3.Row
         try:
-            await conn.execute("PRAGMA journal_mode = WAL")
+            await _run(conn, "PRAGMA journal_mode = WAL")
             # FULL: a committed hold or settlement survives power loss, not only a process crash.
-            await conn.execute("PRAGMA synchronous = FULL")
-            await conn.execute("PRAGMA foreign_keys = ON")
-            await conn.execute("PRAGMA busy_timeout = 5000")
+            await _run(conn, "PRAGMA synchronous = FULL")
+            await _run(conn, "PRAGMA foreign_keys = ON")
+            await _run(conn, "PRAGMA busy_timeout = 5000")
             db = cls(conn, path_str)
             await db.migrate(bundled_migrations() if migrations is None else list(migrations))
         except BaseException:
@@ -172,24 +179,24 @@ class Database:
         read-then-write inside cannot be invalidated by another writer (another process
         such as ``python -m bot backup`` included)."""
         async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
+            await _run(self._conn, "BEGIN IMMEDIATE")
             try:
                 yield Tx(self._conn)
             except BaseException:
-                await self._conn.execute("ROLLBACK")
+                await _run(self._conn, "ROLLBACK")
                 raise
             else:
-                await self._conn.execute("COMMIT")
+                await _run(self._conn, "COMMIT")
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Tx]:
         """Several reads that see one consistent snapshot."""
         async with self._lock:
-            await self._conn.execute("BEGIN")
+            await _run(self._conn, "BEGIN")
             try:
                 yield Tx(self._conn)
             finally:
-                await self._conn.execute("COMMIT")
+                await _run(self._conn, "COMMIT")
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         async with self._lock:

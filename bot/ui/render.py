@@ -50,8 +50,9 @@ def progress_text(job: Job, now: datetime) -> str:
     if state is JobState.ACCEPTED:
         line = "⏳ Queued: waiting to be sent to the renderer."
     elif state in (JobState.SUBMITTED, JobState.RENDERING):
+        # A relative timestamp ticks in every client by itself, so no edit is needed to keep it current.
         since = job.submitted_at or job.accepted_at
-        line = f"🎞️ Rendering… {duration_text((now - since).total_seconds())} so far."
+        line = f"🎞️ Rendering, started {timestamp(since)}."
     elif state in (JobState.SUCCEEDED, JobState.DELIVERING):
         line = "📤 Finished: posting the video."
     elif state is JobState.DELIVERED:

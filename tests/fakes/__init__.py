@@ -90,7 +90,9 @@ class Fault:
     malformed: bool = False  # answer with truncated JSON labelled application/json
     retry_after: float | str | None = None  # add a Retry-After header to whatever is answered
     delay: float = 0.0  # real seconds to wait before answering (after the request was processed)
-    drop: bool = False  # process the request, then close the connection without answering
+    # Process the request, then close the connection without answering. aiohttp's client resends
+    # a GET once by itself after a drop, so a status check needs ``times=2`` to see the failure.
+    drop: bool = False
 
     @property
     def replaces_answer(self) -> bool:
@@ -181,10 +183,34 @@ class FakeProviderServer(abc.ABC):
 
     # --- controls ----------------------------------------------------------------------------
 
-    def inject(self, endpoint: Endpoint, *, times: int = 1, **fault: Any) -> None:
-        """Queue a fault (see ``Fault`` for the keywords) for the next ``times`` requests to ``endpoint``."""
-        for _ in range(times):
-            self._faults[endpoint].append(Fault(**fault))
+    def inject(
+        self,
+        endpoint: Endpoint,
+        *,
+        times: int = 1,
+        status: int | None = None,
+        error_code: str | int | None = None,
+        error_message: str = "injected fault",
+        json: Any = None,
+        body: str | bytes | None = None,
+        malformed: bool = False,
+        retry_after: float | str | None = None,
+        delay: float = 0.0,
+        drop: bool = False,
+    ) -> None:
+        """Queue a fault (see ``Fault``) for the next ``times`` authorised requests to ``endpoint``."""
+        fault = Fault(
+            status=status,
+            error_code=error_code,
+            error_message=error_message,
+            json=json,
+            body=body,
+            malformed=malformed,
+            retry_after=retry_after,
+            delay=delay,
+            drop=drop,
+        )
+        self._faults[endpoint].extend([fault] * times)
 
     def clear_faults(self) -> None:
         for queue in self._faults.values():

@@ -124,6 +124,11 @@ class FakeWan26ai(FakeProviderServer):
                     self.callbacks.append(CallbackAttempt(task.task_id, task.callback_url, None, repr(error)))
         return len(due)
 
+    async def drain_callbacks(self) -> None:
+        """Wait for callbacks scheduled in the background (``send_callbacks=True``)."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
+
     def _callback_due(self, task: FakeTask) -> bool:
         return bool(task.callback_url) and not task.callback_sent and self.phase(task) in ("succeeded", "failed")
 

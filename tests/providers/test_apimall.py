@@ -255,7 +255,11 @@ def task_body(**data: Any) -> dict[str, Any]:
             TaskState.SUCCEEDED,
             ("https://a/1.mp4",),
         ),
-        ({"status": "completed", "output": {"resultUrls": "https://a/2.mp4"}}, TaskState.SUCCEEDED, ("https://a/2.mp4",)),
+        (
+            {"status": "completed", "output": {"resultUrls": "https://a/2.mp4"}},
+            TaskState.SUCCEEDED,
+            ("https://a/2.mp4",),
+        ),
         ({"status": "completed", "video_url": "s3://bucket/v.mp4"}, TaskState.FAILED, ()),
         ({"status": "completed"}, TaskState.FAILED, ()),
         ({"status": "failed", "error": {"code": "content_moderation", "message": "no"}}, TaskState.REFUSED, ()),
@@ -439,6 +443,19 @@ async def test_slow_and_dropped_status_checks_are_transient(
         with pytest.raises(TransientProviderError) as caught:
             await provider.status("vid_1")
         assert not isinstance(caught.value, AmbiguousSubmitError)
+
+
+async def test_a_key_with_control_characters_fails_before_sending(
+    session: aiohttp.ClientSession, server: FakeApimall
+) -> None:
+    bad_key = "line-one\nX-Injected: yes"
+    provider = make_provider(session, server.base_url, api_key=bad_key)
+
+    with pytest.raises(PermanentProviderError) as caught:
+        await provider.submit(submit_request())
+
+    assert "line-one" not in str(caught.value) and "line-one" not in repr(caught.value)
+    assert not server.requests
 
 
 async def test_connection_refused_is_plain_transient(session: aiohttp.ClientSession) -> None:

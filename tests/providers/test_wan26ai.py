@@ -440,7 +440,8 @@ async def test_api_key_never_leaks(
     server.inject("generate", status=401, error_message=echo)
     server.inject("generate", error_code=402, error_message=echo)
     server.inject("generate", body=f"<html>{API_KEY}</html>")
-    for _ in range(3):
+    server.inject("generate", status=500, error_code=API_KEY)
+    for _ in range(4):
         with pytest.raises(ProviderError) as caught:
             await provider.submit(submit_request())
         seen.append(caught.value)
@@ -502,6 +503,21 @@ async def test_callbacks_are_posted_when_asked(server: FakeWan26ai, provider: Wa
         await runner.cleanup()
     assert received[0]["data"]["status"] == "SUCCESS"
     assert server.callbacks[0].status == 200
+
+    server.send_callbacks = True  # now finishing a task posts by itself
+    received.clear()
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        port = runner.addresses[0][1]
+        task_id = (await provider.submit(submit_request(callback_url=f"http://127.0.0.1:{port}/cb"))).task_id
+        server.fail(task_id, "no GPU")
+        await server.drain_callbacks()
+    finally:
+        await runner.cleanup()
+    assert received[0]["data"]["status"] == "FAILED"
+    assert received[0]["data"]["error_message"] == "no GPU"
 
 
 # --- the parser never crashes --------------------------------------------------------------
