@@ -87,6 +87,7 @@ class RemixModal(discord.ui.Modal, title="Remix this video"):
         self.job = job
         self.prompt: discord.ui.TextInput[RemixModal] = discord.ui.TextInput(
             label="Prompt",
+            custom_id="prompt",
             style=discord.TextStyle.paragraph,
             default=job.spec.prompt[:_MODAL_PROMPT_MAX],
             max_length=_MODAL_PROMPT_MAX,

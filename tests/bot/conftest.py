@@ -20,6 +20,7 @@ import simcord
 from bot.app import WanBot, create_bot
 from bot.config import Config, config_from_mapping
 from bot.domain.models import Balance, Job
+from bot.services.credits import MemberContext
 from tests.fakes import FakeProviderServer
 from tests.fakes.apimall_server import FakeApimall
 from tests.fakes.wan26ai_server import FakeWan26ai
@@ -56,7 +57,8 @@ class World:
         return list(stored.ping_user_ids), list(stored.ping_role_ids), bool(stored.mention_everyone)
 
     async def balance(self, member: Any) -> Balance:
-        return await self.bot.services.ledger.balance(self.guild.id, member.id)
+        """What /credits would show (refills are lazy, so this may write the period's refill)."""
+        return await self.bot.services.credits.balance(self.guild.id, MemberContext(member.id))
 
     async def jobs(self, member: Any) -> list[Job]:
         return await self.bot.services.jobs.recent(self.guild.id, member.id, 50)
@@ -64,6 +66,10 @@ class World:
     async def video(self, member: Any, **options: Any) -> Any:
         options.setdefault("prompt", "a lighthouse in a storm, cinematic")
         return await member.slash(self.channel, "video", **options)
+
+    async def press(self, member: Any, message: discord.Message, prefix: str) -> Any:
+        """Click the button whose custom_id starts with ``prefix`` (e.g. ``wan:reroll:``)."""
+        return await member.click(message, custom_id=custom_id(message, prefix))
 
     async def restart(self, *, crash: bool = True) -> WanBot:
         """A new bot process over the same SQLite file. ``crash`` skips the old bot's clean close."""
