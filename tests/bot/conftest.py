@@ -76,7 +76,7 @@ class World:
         old = self.bot
         if not crash:
             await old.close()
-        new = create_bot(self.config)
+        new = create_bot(self.config, log_bodies=self.bot.log_bodies)
         await self.env.restart_bot(new)
         if crash:
             # The old process is gone; free its connection like the OS would.
@@ -119,7 +119,9 @@ WorldFactory = Callable[..., Awaitable[World]]
 
 
 @asynccontextmanager
-async def open_world(tmp_path: Path, kind: str = "sandbox", **sections: dict[str, Any]) -> AsyncIterator[World]:
+async def open_world(
+    tmp_path: Path, kind: str = "sandbox", *, log_bodies: bool = False, **sections: dict[str, Any]
+) -> AsyncIterator[World]:
     server: FakeProviderServer | None = None
     env_holder: dict[str, simcord.Env] = {}
 
@@ -135,7 +137,7 @@ async def open_world(tmp_path: Path, kind: str = "sandbox", **sections: dict[str
     if server is not None:
         await server.start()
     config = make_config(tmp_path, kind, server, **sections)
-    bot = create_bot(config)
+    bot = create_bot(config, log_bodies=log_bodies)
     try:
         async with simcord.run(bot) as env:
             env_holder["env"] = env
@@ -172,4 +174,4 @@ async def open_world(tmp_path: Path, kind: str = "sandbox", **sections: dict[str
 
 @pytest.fixture
 def world_factory(tmp_path: Path) -> Callable[..., Any]:
-    return lambda kind="sandbox", **sections: open_world(tmp_path, kind, **sections)
+    return lambda kind="sandbox", **options: open_world(tmp_path, kind, **options)
