@@ -23,12 +23,24 @@ Meanwhile, try everything offline: python -m bot demo
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bot", description="Wan 2.6 video bot for Discord")
-    parser.add_argument("--config", help="config file (default: $WANBOT_CONFIG, else built-in defaults)")
-    parser.add_argument("--debug", action="store_true", help="verbose logs, with provider bodies (secrets masked)")
+    # The shared options work before or after the command: `python -m bot run --config x.toml`.
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: a subcommand's defaults must not erase an option given before the subcommand.
+    common.add_argument(
+        "--config", default=argparse.SUPPRESS, help="config file (default: $WANBOT_CONFIG, else built-in defaults)"
+    )
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="verbose logs, with provider bodies (secrets masked)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="python -m bot", description="Wan 2.6 video bot for Discord", parents=[common]
+    )
     commands = parser.add_subparsers(dest="command")
-    commands.add_parser("run", help="connect to Discord and run the bot (the default)")
-    commands.add_parser("demo", help="the offline demo on a simulated Discord; no token, no network")
+    commands.add_parser("run", parents=[common], help="connect to Discord and run the bot (the default)")
+    commands.add_parser("demo", parents=[common], help="the offline demo on a simulated Discord; no token, no network")
     return parser
 
 
@@ -59,13 +71,15 @@ async def _run(config_path: str | None, debug: bool) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "run"
+    config_path: str | None = getattr(args, "config", None)
+    debug: bool = getattr(args, "debug", False)
     try:
         if command == "demo":
             from bot.demo import main as demo_main
 
             return demo_main()
-        setup_logging(args.debug)
-        return asyncio.run(_run(args.config, args.debug))
+        setup_logging(debug)
+        return asyncio.run(_run(config_path, debug))
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
