@@ -23,9 +23,11 @@ from bot.storage.db import Database
 
 Write = Callable[[str], None]
 
-# What the bot needs in a channel (README "Operating the bot"): Send Messages, Embed Links,
-# Attach Files, Read Message History (finding a result posted before a crash), Use Application Commands.
+# What the bot needs in a channel (README "Operating the bot"): View Channels, Send Messages, Embed
+# Links, Attach Files, Read Message History (finding a result posted before a crash), Use Application
+# Commands.
 PERMISSIONS = discord.Permissions(
+    view_channel=True,
     send_messages=True,
     embed_links=True,
     attach_files=True,
