@@ -196,3 +196,15 @@ async def test_a_port_in_use_costs_only_the_server(world_factory: Any, caplog: A
             assert "callback_url" not in world.server.requests_to("generate")[0].json
             await world.env.advance_time(200)
             assert len(world.results()) == 1  # polling carries on
+
+
+async def test_a_callback_after_a_restart_still_finds_its_job(world_factory: Any) -> None:
+    async with world_factory("wan26ai", web=WEB, callbacks=CALLBACKS) as world:
+        await world.video(world.alice)
+        await world.env.advance_time(5)
+        [job] = await world.jobs(world.alice)
+        await world.restart()  # the token lives in SQLite, not in the process
+        world.server.finish(job.provider_task_id)
+        assert await post(f"{world.bot.ops_server.local_url}/callbacks/wan26ai/{job.callback_token}") == 202
+        await world.env.settle()
+        assert len(world.results()) == 1

@@ -96,3 +96,13 @@ async def test_metrics_parse_and_move_after_a_job(world_factory: Any) -> None:
         assert after[("wanbot_provider_errors_total", (*check[:1], ("provider", "wan26ai"), ("status", "500")))] == 1
         assert after[("wanbot_delivery_seconds_count", ())] == 1
         assert after[("wanbot_loop_ticks_total", ())] > before[("wanbot_loop_ticks_total", ())]
+
+
+async def test_healthz_reports_a_lost_gateway(world_factory: Any) -> None:
+    async with world_factory(web=WEB) as world:
+        await world.env.advance_time(5)
+        world.bot.ws.open = False  # the gateway connection dropped
+        status, body = await healthz(world)
+        assert status == 503 and body["checks"]["discord"]["ok"] is False and body["checks"]["loop"]["ok"] is True
+        world.bot.ws.open = True
+        assert (await healthz(world))[0] == 200
