@@ -16,11 +16,17 @@ RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin wanb
  && mkdir -p /data /config && chown wanbot /data
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir --no-index --find-links /wheels wanbot && rm -rf /wheels
+# The example config (every default, sandbox provider) so the image runs as is; mount your own
+# config.toml over it, read-only. Secrets come from the environment: DISCORD_TOKEN, WAN_API_KEY,
+# WANBOT_WEBHOOK_SECRET.
+COPY config.example.toml /config/config.toml
 USER wanbot
-WORKDIR /data
-# The database lives here; mount a volume so it survives the container.
+# Working directory /: the default [database] path "data/wanbot.sqlite3" is then
+# /data/wanbot.sqlite3, inside the volume. An absolute path in your config works as well.
+WORKDIR /
+# The database (and backups, if you write them there) live here; mount a volume so they survive.
 VOLUME ["/data"]
-# Mount config.toml at /config/config.toml (read-only) and pass DISCORD_TOKEN / WAN_API_KEY
-# in the environment. Set [database] path = "/data/wanbot.sqlite3" in that file.
+# The web server ([web] enabled = true, host = "0.0.0.0"): callbacks, /healthz, /metrics.
+EXPOSE 8080
 ENTRYPOINT ["python", "-m", "bot"]
 CMD ["run"]

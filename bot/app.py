@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 import aiohttp
 import discord
@@ -10,6 +11,12 @@ from discord.ext import commands
 
 from bot.config import Config
 from bot.domain.clock import Clock
+from bot.domain.models import Job
+from bot.ops.callbacks import CallbackService
+from bot.ops.health import HealthChecker
+from bot.ops.instrumented import InstrumentedEvents, InstrumentedProvider
+from bot.ops.metrics import BotMetrics
+from bot.ops.web import OpsServer
 from bot.providers.factory import build_provider
 from bot.services.container import Services, build_services
 from bot.storage.db import Database
@@ -25,12 +32,21 @@ EXTENSIONS = (
     "cogs.jobs",
     "cogs.runner",
 )
+# Extensions with no commands that start background work: left out when only registering commands.
+BACKGROUND_EXTENSIONS = frozenset({"cogs.runner"})
 
 
 class WanBot(commands.Bot):
     services: Services
 
-    def __init__(self, config: Config, *, clock: Clock = discord.utils.utcnow, log_bodies: bool = False) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Clock = discord.utils.utcnow,
+        log_bodies: bool = False,
+        commands_only: bool = False,
+    ) -> None:
         # No privileged intents: slash commands carry the member and their roles with them.
         intents = discord.Intents.none()
         intents.guilds = True
@@ -44,17 +60,30 @@ class WanBot(commands.Bot):
         self.config = config
         self.clock = clock
         self.log_bodies = log_bodies
+        # ``python -m bot sync``: build the command tree only; no database, provider, loop or server.
+        self.commands_only = commands_only
         self.http_session: aiohttp.ClientSession | None = None
         self.db: Database | None = None
+        self.metrics = BotMetrics()
+        self.callbacks: CallbackService | None = None
+        self.ops_server: OpsServer | None = None
 
     async def setup_hook(self) -> None:
         config = self.config
+        if self.commands_only:
+            for extension in EXTENSIONS:
+                if extension not in BACKGROUND_EXTENSIONS:
+                    await self.load_extension(extension)
+            return
+        started_at = self.clock()
         self.http_session = aiohttp.ClientSession(
             headers={"User-Agent": "wanbot/0.1 (+self-hosted Discord bot)"},
         )
         self.db = await Database.open(config.database.path)
-        provider = build_provider(config.provider, self.http_session, self.clock, log_bodies=self.log_bodies)
-        events = DiscordJobEvents(self)
+        provider = InstrumentedProvider(
+            build_provider(config.provider, self.http_session, self.clock, log_bodies=self.log_bodies), self.metrics
+        )
+        events = InstrumentedEvents(DiscordJobEvents(self), self.metrics, self.clock)
         self.services = build_services(
             config=config,
             db=self.db,
@@ -62,9 +91,15 @@ class WanBot(commands.Bot):
             provider=provider,
             clock=self.clock,
             events=events,
+            callback_url_for=self._callback_url,
+        )
+        self.metrics.bind(
+            jobs=self.services.job_repo, ledger=self.services.ledger, runner_stats=self.services.runner.stats
         )
         self.add_dynamic_items(*DYNAMIC_ITEMS)
         install_error_handler(self.tree)
+        # Before the loop starts, so the first job submitted already carries its callback URL.
+        await self._start_ops_server(started_at)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         if provider.info.is_sandbox:
@@ -75,8 +110,68 @@ class WanBot(commands.Bot):
             synced = await self.tree.sync(guild=guild)
             log.info("synced %d commands to dev guild %d", len(synced), guild_id)
 
+    def _callback_url(self, job: Job) -> str | None:
+        return self.callbacks.url_for(job) if self.callbacks is not None else None
+
+    def discord_connected(self) -> bool:
+        ws = self.ws
+        return not self.is_closed() and self.is_ready() and ws is not None and bool(getattr(ws, "open", False))
+
+    async def _start_ops_server(self, started_at: datetime) -> None:
+        config = self.config
+        if not config.web.enabled:
+            return
+        services = self.services
+        provider_name = services.provider.info.name
+        callbacks = CallbackService(
+            config.callbacks,
+            provider_name=provider_name,
+            jobs=services.job_repo,
+            runner=services.runner,
+            metrics=self.metrics,
+            min_interval_seconds=config.provider.poll_interval_seconds,
+        )
+        health = HealthChecker(
+            db=services.db,
+            runner_stats=services.runner.stats,
+            discord_connected=self.discord_connected,
+            clock=self.clock,
+            max_tick_age_seconds=config.web.max_tick_age_seconds,
+            started_at=started_at,
+        )
+        server = OpsServer(config.web, health=health, metrics=self.metrics, callbacks=callbacks)
+        try:
+            await server.start()
+        except OSError as error:
+            # Never fatal: jobs still move by polling; only callbacks and the endpoints are missing.
+            log.error(
+                "web server could not listen on %s port %d (%s): callbacks, /healthz and /metrics are off;"
+                " jobs are still followed by polling",
+                config.web.host,
+                config.web.port,
+                error.strerror or type(error).__name__,
+            )
+            return
+        self.ops_server = server
+        callbacks.base_url = config.callbacks.public_base_url or server.local_url
+        self.callbacks = callbacks
+        if not config.callbacks.enabled:
+            state = "off"
+        elif provider_name in ("wan26ai", "apimall"):
+            state = f"on for {provider_name} at {callbacks.base_url}/callbacks/{provider_name}/…"
+        else:
+            state = f"on, but the {provider_name} provider sends none"
+        log.info("web server listening on %s: /healthz, /metrics; callbacks %s", server.local_url, state)
+
     async def close(self) -> None:
         try:
+            # The server first: no callback may start a job check while everything shuts down.
+            server, self.ops_server = self.ops_server, None
+            if server is not None:
+                try:
+                    await server.stop()
+                except Exception:
+                    log.exception("web server did not stop cleanly")
             # Unloads the cogs first, which stops the loop after its current tick.
             await super().close()
         finally:
@@ -88,6 +183,8 @@ class WanBot(commands.Bot):
                 self.db = None
 
 
-def create_bot(config: Config, *, clock: Clock = discord.utils.utcnow, log_bodies: bool = False) -> WanBot:
+def create_bot(
+    config: Config, *, clock: Clock = discord.utils.utcnow, log_bodies: bool = False, commands_only: bool = False
+) -> WanBot:
     """Build the bot without connecting; ``setup_hook`` opens storage and HTTP when it starts."""
-    return WanBot(config, clock=clock, log_bodies=log_bodies)
+    return WanBot(config, clock=clock, log_bodies=log_bodies, commands_only=commands_only)

@@ -1,12 +1,14 @@
 """Configuration: one TOML file validated into pydantic models, loaded once in main.
 
-Secrets come from the environment first (``DISCORD_TOKEN``, ``WAN_API_KEY``) and are kept
-as ``SecretStr`` so they never show up in a repr, a log line or an error message.
+Secrets come from the environment first (``DISCORD_TOKEN``, ``WAN_API_KEY``,
+``WANBOT_WEBHOOK_SECRET``) and are kept as ``SecretStr`` so they never show up in a repr, a log
+line or an error message.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,7 +21,9 @@ from pydantic import (
     PositiveInt,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from bot.domain.models import Duration, Resolution
@@ -36,6 +40,7 @@ DEFAULT_BASE_URLS: dict[str, str] = {
 ENV_CONFIG_PATH = "WANBOT_CONFIG"
 ENV_DISCORD_TOKEN = "DISCORD_TOKEN"  # noqa: S105 - the variable's name, not a secret
 ENV_API_KEY = "WAN_API_KEY"
+ENV_WEBHOOK_SECRET = "WANBOT_WEBHOOK_SECRET"  # noqa: S105 - the variable's name, not a secret
 
 
 class ConfigError(Exception):
@@ -143,6 +148,65 @@ class LoopConfig(_Section):
     batch_size: Annotated[int, Field(ge=1, le=10_000)] = 200
 
 
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+_ANY_ADDRESS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 - compared against, never bound here
+
+
+class WebConfig(_Section):
+    """The bot's own small HTTP server: completion callbacks, /healthz and /metrics."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    # 0 picks a free port (tests); the bound port is logged at start-up.
+    port: Annotated[int, Field(ge=0, le=65535)] = 8080
+    # Requests with a larger body are refused (413) before anything reads them.
+    max_body_kb: Annotated[int, Field(ge=1, le=1024)] = 64
+    # /healthz reports unhealthy when the job loop has not finished a tick for this long.
+    # A tick includes result downloads and uploads, so this must exceed the slowest one.
+    max_tick_age_seconds: Annotated[float, Field(ge=5, le=86_400)] = 300
+
+
+def _http_base_url(value: str) -> str:
+    value = value.strip().rstrip("/")
+    if value and not value.startswith(("https://", "http://")):
+        raise ValueError("must start with https:// (or http:// for a local test), or be empty")
+    return value
+
+
+class CallbacksConfig(_Section):
+    """Completion callbacks: a hint from the provider that makes the bot check a job at once."""
+
+    enabled: bool = False
+    # The address the provider can reach [web] at, e.g. https://bot.example.org (behind a proxy).
+    # Empty: http://<web.host>:<bound port>, only useful when the provider is on the same network.
+    public_base_url: str = ""
+    # apimall's account-level webhook secret (the env var WANBOT_WEBHOOK_SECRET wins). Empty: the
+    # apimall webhook route refuses every delivery, because nothing could be verified.
+    apimall_webhook_secret: SecretStr = SecretStr("")
+    # Assumption (apimall documents neither): the signature is the hex HMAC-SHA256 of the raw body,
+    # optionally prefixed "sha256=", in this header.
+    apimall_signature_header: str = "X-Signature"
+    # Optional: a header carrying the delivery's Unix time. When set, the signed text is
+    # "<timestamp>.<raw body>" and deliveries older or newer than the tolerance are refused.
+    apimall_timestamp_header: str = ""
+    apimall_timestamp_tolerance_seconds: Annotated[int, Field(ge=10, le=86_400)] = 300
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_base_url_is_http(cls, value: str) -> str:
+        return _http_base_url(value)
+
+    @field_validator("apimall_signature_header", "apimall_timestamp_header")
+    @classmethod
+    def _header_name(cls, value: str, info: ValidationInfo) -> str:
+        value = value.strip()
+        if value and not _HEADER_NAME.match(value):
+            raise ValueError("must be an HTTP header name (letters, digits and dashes)")
+        if not value and info.field_name == "apimall_signature_header":
+            raise ValueError("must not be empty")
+        return value
+
+
 class Config(_Section):
     discord: DiscordConfig = Field(default_factory=DiscordConfig)
     provider: ProviderConfig = Field(default_factory=ProviderConfig)
@@ -151,6 +215,20 @@ class Config(_Section):
     requests: RequestsConfig = Field(default_factory=RequestsConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     loop: LoopConfig = Field(default_factory=LoopConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
+    callbacks: CallbacksConfig = Field(default_factory=CallbacksConfig)
+
+    @model_validator(mode="after")
+    def _callbacks_need_the_server(self) -> Config:
+        if self.callbacks.enabled:
+            if not self.web.enabled:
+                raise ValueError("callbacks.enabled needs web.enabled = true (callbacks arrive on that server)")
+            if not self.callbacks.public_base_url and self.web.host.strip() in _ANY_ADDRESS:
+                raise ValueError(
+                    "callbacks.public_base_url is required when web.host listens on every address: "
+                    "give the URL the provider can reach the bot at"
+                )
+        return self
 
 
 def _format_error(error: ValidationError, source: str) -> str:
@@ -181,6 +259,10 @@ def config_from_mapping(
         provider_section = merged.setdefault("provider", {})
         if isinstance(provider_section, dict):
             provider_section["api_key"] = env[ENV_API_KEY]
+    if env.get(ENV_WEBHOOK_SECRET):
+        callbacks_section = merged.setdefault("callbacks", {})
+        if isinstance(callbacks_section, dict):
+            callbacks_section["apimall_webhook_secret"] = env[ENV_WEBHOOK_SECRET]
     try:
         return Config.model_validate(merged)
     except ValidationError as error:

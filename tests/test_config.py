@@ -85,3 +85,35 @@ def test_secret_never_in_validation_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(path, environ={})
     assert "sk-very-secret" not in str(caught.value)
+
+
+def test_webhook_secret_comes_from_the_environment(tmp_path: Path) -> None:
+    path = write(tmp_path, '[callbacks]\napimall_webhook_secret = "file-secret"\n')
+    config = load_config(path, environ={"WANBOT_WEBHOOK_SECRET": "env-secret"})
+    assert config.callbacks.apimall_webhook_secret.get_secret_value() == "env-secret"
+    assert "env-secret" not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[callbacks]\nenabled = true\n", "callbacks.enabled needs web.enabled = true"),
+        (
+            '[web]\nenabled = true\nhost = "0.0.0.0"\n[callbacks]\nenabled = true\n',
+            "callbacks.public_base_url is required",
+        ),
+        ('[callbacks]\npublic_base_url = "bot.example.org"\n', "callbacks.public_base_url: Value error, must start"),
+        ('[callbacks]\napimall_signature_header = "X Sig"\n', "callbacks.apimall_signature_header: Value error"),
+        ("[web]\nport = 70000\n", "web.port"),
+    ],
+)
+def test_bad_server_settings_say_what_to_change(tmp_path: Path, text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text), environ={})
+    assert expected in str(caught.value)
+
+
+def test_public_base_url_loses_its_trailing_slash(tmp_path: Path) -> None:
+    text = '[web]\nenabled = true\n[callbacks]\nenabled = true\npublic_base_url = "https://bot.example.org/"\n'
+    config = load_config(write(tmp_path, text), environ={})
+    assert config.callbacks.public_base_url == "https://bot.example.org"

@@ -6,7 +6,7 @@ Repositories return these; services pass them around; cogs render them.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, get_args
 
@@ -132,6 +132,8 @@ class Job:
     result_message_id: int | None
     notified: bool
     parent_job_id: int | None
+    # Secret: the last part of this job's completion-callback URL. Never logged.
+    callback_token: str | None = field(default=None, repr=False)
 
     @property
     def is_sandbox(self) -> bool:

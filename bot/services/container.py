@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -9,6 +10,7 @@ import aiohttp
 
 from bot.config import Config
 from bot.domain.clock import Clock
+from bot.domain.models import Job
 from bot.domain.validation import MediaLimits
 from bot.providers.base import Provider
 from bot.services.credits import CreditService, FixedAllowancePolicy
@@ -44,6 +46,7 @@ def build_services(
     clock: Clock,
     events: JobEvents,
     alerts: OperatorAlerts | None = None,
+    callback_url_for: Callable[[Job], str | None] | None = None,
 ) -> Services:
     ledger = LedgerRepository(db)
     job_repo = JobRepository(db)
@@ -65,6 +68,7 @@ def build_services(
         events=events,
         clock=clock,
         alerts=alerts,
+        callback_url_for=callback_url_for,
         settings=RunnerSettings(
             poll_interval=config.provider.poll_interval_seconds,
             job_timeout=timedelta(minutes=config.provider.job_timeout_minutes),

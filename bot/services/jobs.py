@@ -66,6 +66,11 @@ def new_idempotency_key() -> str:
     return f"wanbot-{secrets.token_hex(16)}"
 
 
+def new_callback_token() -> str:
+    # 192 random bits, URL-safe: the only thing that makes a callback URL unforgeable.
+    return secrets.token_urlsafe(24)
+
+
 class JobService:
     def __init__(
         self,
@@ -125,6 +130,7 @@ class JobService:
                 accepted_at=now,
                 next_check_at=now,
                 parent_job_id=request.parent_job_id,
+                callback_token=new_callback_token(),
             )
             await self.credits.hold_in(
                 tx, guild_id=request.guild_id, member_id=member_id, job_id=job_id, amount=price, at=now

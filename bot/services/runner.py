@@ -93,6 +93,11 @@ class RunnerStats:
     provider_errors: dict[str, int] = field(default_factory=dict)
 
 
+def _who(job: Job) -> str:
+    """The ids every job log line carries, in one greppable form."""
+    return f"job={job.id} guild={job.guild_id} member={job.member_id}"
+
+
 def _member_text(text: str | None, fallback: str) -> str:
     cleaned = " ".join((text or "").split())
     if not cleaned:
@@ -172,11 +177,11 @@ class JobRunner:
         except Exception:
             report.errors += 1
             self.stats.step_errors += 1
-            log.exception("unexpected error while handling job=%d state=%s", job.id, job.state.value)
+            log.exception("job step failed unexpectedly %s state=%s", _who(job), job.state.value)
             try:
                 await self.jobs.update(job.id, next_check_at=self.clock() + timedelta(seconds=_CRASH_RETRY_SECONDS))
             except Exception:
-                log.exception("could not reschedule job=%d", job.id)
+                log.exception("job reschedule failed %s", _who(job))
         finally:
             self._busy.discard(job.id)
 
@@ -267,11 +272,13 @@ class JobRunner:
             )
         if not moved:
             log.error(
-                "job=%d moved while its create was in flight; provider task %s is orphaned", job.id, result.task_id
+                "job moved while its create was in flight %s task=%s: the provider task is orphaned",
+                _who(job),
+                result.task_id,
             )
             return
         report.submitted += 1
-        log.info("job submitted job=%d task=%s attempt=%d", job.id, result.task_id, attempt)
+        log.info("job submitted %s task=%s attempt=%d", _who(job), result.task_id, attempt)
         await self._progress(job.id, force=True)
 
     async def _retry_submit(self, job: Job, attempt: int, error: TransientProviderError) -> None:
@@ -282,13 +289,13 @@ class JobRunner:
             submit_in_flight=False,
             next_check_at=self.clock() + timedelta(seconds=delay),
         )
-        log.warning("job=%d create failed (%s); retry %d in %.0fs", job.id, error, attempt, delay)
+        log.warning("job create failed %s attempt=%d retry_in=%.0fs: %s", _who(job), attempt, delay, error)
 
     def _warn_unconfirmed(self, job: Job, error: ProviderError | None = None) -> None:
         log.warning(
-            "job=%d create on %s was not confirmed (%s); not resent because the provider has no idempotency key."
-            " Member credits released. Check the provider dashboard for a stray task created around %s.",
-            job.id,
+            "job create not confirmed %s provider=%s (%s); not resent because the provider has no idempotency"
+            " key. Member credits released. Check the provider dashboard for a stray task created around %s.",
+            _who(job),
             self.provider.info.name,
             error or "interrupted by a restart",
             job.accepted_at.isoformat(),
@@ -385,7 +392,7 @@ class JobRunner:
             check_attempts=attempt,
             next_check_at=self.clock() + timedelta(seconds=delay),
         )
-        log.warning("job=%d status check failed (%s); retry in %.0fs", job.id, error, delay)
+        log.warning("job status check failed %s retry_in=%.0fs: %s", _who(job), delay, error)
 
     # --- delivery ----------------------------------------------------------------------------
 
@@ -437,10 +444,8 @@ class JobRunner:
         if moved:
             report.delivered += 1
             log.info(
-                "job delivered job=%d guild=%d member=%d message=%d link=%s",
-                job.id,
-                job.guild_id,
-                job.member_id,
+                "job delivered %s message=%d link=%s",
+                _who(job),
                 message_id,
                 as_link,
             )
@@ -449,7 +454,7 @@ class JobRunner:
     async def _retry_delivery(self, job: Job, error: DeliveryError, report: TickReport) -> None:
         attempt = job.check_attempts + 1
         if not error.transient or attempt >= _MAX_DELIVERY_ATTEMPTS:
-            log.error("job=%d could not be delivered (%s); releasing its credits", job.id, error.detail)
+            log.error("job delivery gave up %s: %s; releasing its credits", _who(job), error.detail)
             await self._end(
                 job,
                 JobState.FAILED,
@@ -465,7 +470,7 @@ class JobRunner:
             check_attempts=attempt,
             next_check_at=self.clock() + timedelta(seconds=delay),
         )
-        log.warning("job=%d delivery failed (%s); retry in %.0fs", job.id, error.detail, delay)
+        log.warning("job delivery failed %s retry_in=%.0fs: %s", _who(job), delay, error.detail)
 
     # --- endings -----------------------------------------------------------------------------
 
@@ -479,11 +484,11 @@ class JobRunner:
                 report,
             )
         elif isinstance(error, ProviderOutOfCredits):
-            log.error("provider account is out of credits (job=%d): %s", job.id, error)
+            log.error("provider account is out of credits %s: %s", _who(job), error)
             await self._alert(job.guild_id, "provider_out_of_credits", str(error))
             await self._end(job, JobState.FAILED, "provider_out_of_credits", _OPERATOR_ISSUE, report)
         elif isinstance(error, ProviderAuthError):
-            log.error("provider rejected the API key (job=%d): %s", job.id, error)
+            log.error("provider rejected the API key %s: %s", _who(job), error)
             await self._alert(job.guild_id, "provider_auth", str(error))
             await self._end(job, JobState.FAILED, "provider_auth", _OPERATOR_ISSUE, report)
         elif isinstance(error, ProviderRejectedRequest):
@@ -522,7 +527,7 @@ class JobRunner:
         if not moved:
             return
         report.released += 1
-        log.info("job released job=%d state=%s code=%s", job.id, state.value, code)
+        log.info("job released %s state=%s code=%s", _who(job), state.value, code)
         ended = await self.jobs.get(job.id)
         if ended is not None:
             await self._notify_ended(ended)
@@ -538,7 +543,7 @@ class JobRunner:
                     job.id, check_attempts=attempt, next_check_at=self.clock() + timedelta(seconds=delay)
                 )
                 return
-            log.error("job=%d: could not tell the member it ended (%s)", job.id, error.detail)
+            log.error("job end notice gave up %s: %s", _who(job), error.detail)
         await self.jobs.update(job.id, notified=True, next_check_at=None)
 
     # --- helpers -----------------------------------------------------------------------------
@@ -557,7 +562,7 @@ class JobRunner:
         try:
             await self.events.progress(job)
         except Exception:
-            log.warning("job=%d: progress update failed", job.id, exc_info=True)
+            log.warning("job progress update failed %s", _who(job), exc_info=True)
             return
         await self.jobs.update(job_id, progress_edited_at=now)
 

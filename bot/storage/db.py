@@ -139,6 +139,32 @@ class Database:
             raise
         return db
 
+    @classmethod
+    async def open_existing(cls, path: str | Path) -> Database:
+        """Open a database file that must already exist, without migrating it.
+
+        For operator tools that only read (``export-ledger``): they must not create an empty
+        file at a mistyped path, nor upgrade a file a running older bot is using.
+        """
+        path_str = str(path)
+        if not Path(path_str).is_file():  # noqa: ASYNC240 - one stat() before opening, like Database.open
+            raise FileNotFoundError(f"no database file at {path_str}")
+        conn = await aiosqlite.connect(path_str, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        try:
+            await _run(conn, "PRAGMA busy_timeout = 5000")
+            db = cls(conn, path_str)
+            version = await db.schema_version()
+            latest = bundled_migrations()[-1].version
+            if version < 1:
+                raise RuntimeError(f"{path_str} is not a wanbot database (schema version 0)")
+            if version > latest:
+                raise RuntimeError(f"the database is at schema version {version}, newer than this bot knows ({latest})")
+        except BaseException:
+            await conn.close()
+            raise
+        return db
+
     async def close(self) -> None:
         async with self._lock:
             await self._conn.close()

@@ -16,7 +16,8 @@ _COLUMNS = (
     "id, guild_id, channel_id, member_id, mode, prompt, duration, resolution, image_url, video_url, price,"
     " state, provider, idempotency_key, provider_task_id, submit_attempts, submit_in_flight, check_attempts,"
     " next_check_at, accepted_at, submitted_at, finished_at, delivered_at, result_url, error_code,"
-    " error_message, progress_message_id, progress_edited_at, result_message_id, notified, parent_job_id"
+    " error_message, progress_message_id, progress_edited_at, result_message_id, notified, parent_job_id,"
+    " callback_token"
 )
 
 # Columns a caller may set through ``update``; names never come from input, only from this list.
@@ -79,6 +80,7 @@ def _job(row: sqlite3.Row) -> Job:
         result_message_id=row["result_message_id"],
         notified=bool(row["notified"]),
         parent_job_id=row["parent_job_id"],
+        callback_token=row["callback_token"],
     )
 
 
@@ -116,11 +118,13 @@ class JobRepository:
         accepted_at: datetime,
         next_check_at: datetime,
         parent_job_id: int | None = None,
+        callback_token: str | None = None,
     ) -> int:
         return await tx.insert(
             "INSERT INTO jobs (guild_id, channel_id, member_id, mode, prompt, duration, resolution, image_url,"
-            " video_url, price, state, provider, idempotency_key, accepted_at, next_check_at, parent_job_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, ?, ?, ?)",
+            " video_url, price, state, provider, idempotency_key, accepted_at, next_check_at, parent_job_id,"
+            " callback_token)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, ?, ?, ?, ?)",
             (
                 guild_id,
                 channel_id,
@@ -137,6 +141,7 @@ class JobRepository:
                 to_ts(accepted_at),
                 to_ts(next_check_at),
                 parent_job_id,
+                callback_token,
             ),
         )
 
@@ -179,6 +184,18 @@ class JobRepository:
     async def update(self, job_id: int, *, expect_state: JobState | None = None, **fields: Any) -> bool:
         async with self.db.transaction() as tx:
             return await self.update_in(tx, job_id, expect_state=expect_state, **fields)
+
+    async def by_callback_token(self, token: str) -> Job | None:
+        """The job a completion callback's token belongs to (unique index; the token is never logged)."""
+        row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM jobs WHERE callback_token = ?", (token,))
+        return None if row is None else _job(row)
+
+    async def by_provider_task(self, provider: str, task_id: str) -> Job | None:
+        """The job that owns a provider's task id (unique per provider)."""
+        row = await self.db.fetchone(
+            f"SELECT {_COLUMNS} FROM jobs WHERE provider = ? AND provider_task_id = ?", (provider, task_id)
+        )
+        return None if row is None else _job(row)
 
     async def due(self, now: datetime, limit: int) -> list[Job]:
         """Jobs whose next step is due, oldest first. Reads the partial index only."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain.clock import from_ts, to_ts
@@ -28,6 +29,14 @@ WHERE guild_id = ? AND member_id = ?
 """
 
 _COLUMNS = "id, guild_id, member_id, kind, amount, job_id, actor_id, reason, created_at"
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedEntry:
+    """One ledger entry as the CSV export writes it: the entry and the refill period it belongs to."""
+
+    entry: LedgerEntry
+    period: str | None
 
 
 def _entry(row: sqlite3.Row) -> LedgerEntry:
@@ -115,3 +124,20 @@ class LedgerRepository:
         else:
             rows = await self.db.fetchall(f"SELECT {_COLUMNS} FROM ledger WHERE guild_id = ? ORDER BY id", (guild_id,))
         return [_entry(row) for row in rows]
+
+    async def export_page(self, *, after_id: int, limit: int, guild_id: int | None = None) -> list[ExportedEntry]:
+        """Entries with ``id > after_id``, oldest first: keyset pages, so an export of a large ledger
+        never holds the connection (and the bot) for long, and never loads it all into memory."""
+        where = "id > ?" if guild_id is None else "id > ? AND guild_id = ?"
+        params: tuple[int, ...] = (after_id, limit) if guild_id is None else (after_id, guild_id, limit)
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS}, period FROM ledger WHERE {where} ORDER BY id LIMIT ?", params
+        )
+        return [ExportedEntry(_entry(row), row["period"]) for row in rows]
+
+    async def totals_by_kind(self) -> dict[LedgerKind, int]:
+        """The sum of every entry of each kind, across all servers (metrics: credits held and settled)."""
+        rows = await self.db.fetchall("SELECT kind, COALESCE(SUM(amount), 0) AS total FROM ledger GROUP BY kind")
+        totals = dict.fromkeys(LedgerKind, 0)
+        totals.update({LedgerKind(row["kind"]): int(row["total"]) for row in rows})
+        return totals

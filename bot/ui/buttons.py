@@ -121,7 +121,9 @@ class DeleteButton(_JobButton, template=r"wan:delete:(?P<job_id>[0-9]+)"):
             raise NotPermitted("Only the member who made this video or a moderator can delete it.")
         if interaction.message is not None:
             await interaction.message.delete()
-        log.info("result deleted job=%d by=%d", job.id, interaction.user.id)
+        log.info(
+            "result deleted job=%d guild=%d member=%d by=%d", job.id, job.guild_id, job.member_id, interaction.user.id
+        )
         await send_ephemeral(interaction, f"Deleted the video of job #{job.id}.")
 
 

@@ -126,7 +126,13 @@ class DiscordJobEvents:
                 for row in message.components:
                     for component in getattr(row, "children", ()):
                         if getattr(component, "custom_id", None) == marker:
-                            log.info("job=%d was already posted as message %d; not posting again", job.id, message.id)
+                            log.info(
+                                "job already posted job=%d guild=%d member=%d message=%d; not posting again",
+                                job.id,
+                                job.guild_id,
+                                job.member_id,
+                                message.id,
+                            )
                             return message.id
         except discord.HTTPException as error:
             raise _as_delivery_error(error, "history scan") from None
@@ -137,7 +143,7 @@ class DiscordJobEvents:
             try:
                 await self.progress(job)
             except (discord.HTTPException, DeliveryError):
-                log.warning("job=%d: could not update the progress message", job.id)
+                log.warning("job progress update failed job=%d guild=%d member=%d", job.id, job.guild_id, job.member_id)
         if job.state is JobState.CANCELLED:
             return  # the member did it themselves and was answered then
         channel = await self._channel(job)

@@ -92,6 +92,12 @@ async def open_progress_message(bot: WanBot, interaction: discord.Interaction, a
         message = await channel.send(render.progress_text(accepted.job, bot.clock()))
     except discord.HTTPException:
         # The job goes on; only the live progress display is lost.
-        log.warning("job=%d: could not post a progress message", accepted.job.id, exc_info=True)
+        log.warning(
+            "job progress message failed job=%d guild=%d member=%d",
+            accepted.job.id,
+            accepted.job.guild_id,
+            accepted.job.member_id,
+            exc_info=True,
+        )
         return
     await bot.services.jobs.attach_progress_message(accepted.job.id, message.id)

@@ -163,6 +163,8 @@ async def open_world(
             finally:
                 await world.bot.close()
                 for old in world.old_bots:
+                    if old.ops_server is not None:  # a crashed process's port is freed by the OS
+                        await old.ops_server.stop()
                     if old.db is not None:
                         await old.db.close()
                     if old.http_session is not None:

@@ -1,0 +1,207 @@
+"""``python -m bot check``: is this installation ready to run? Every finding in plain words.
+
+Checks, in order, each one reported even when an earlier one failed where that still makes sense:
+the config file, the database (opened and migrated, as ``run`` would), the provider key (one
+harmless request), the Discord token (an HTTP login, no gateway), and the web/callbacks settings.
+Exit status 0 when nothing is wrong, 1 when something is.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import aiohttp
+import discord
+
+from bot.config import Config, ConfigError, load_config
+from bot.domain.clock import system_clock
+from bot.providers.base import ProviderAuthError, ProviderError, TransientProviderError
+from bot.providers.factory import build_provider
+from bot.storage.db import Database
+
+Write = Callable[[str], None]
+
+# What the bot needs in a channel (README "Operating the bot"): View Channels, Send Messages, Embed
+# Links, Attach Files, Read Message History (finding a result posted before a crash), Use Application
+# Commands.
+PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    embed_links=True,
+    attach_files=True,
+    read_message_history=True,
+    use_application_commands=True,
+)
+
+
+@dataclass
+class Report:
+    out: Write
+    problems: list[str] = field(default_factory=list)
+
+    def ok(self, what: str, text: str) -> None:
+        self.out(f"  ok       {what}: {text}")
+
+    def note(self, what: str, text: str) -> None:
+        self.out(f"  note     {what}: {text}")
+
+    def problem(self, what: str, text: str) -> None:
+        self.problems.append(what)
+        lines = text.splitlines() or [""]
+        self.out(f"  PROBLEM  {what}: {lines[0]}")
+        for line in lines[1:]:
+            self.out(f"           {line}")
+
+
+def invite_url(application_id: int) -> str:
+    return discord.utils.oauth_url(application_id, permissions=PERMISSIONS, scopes=("bot", "applications.commands"))
+
+
+async def run_check(config_path: str | None, out: Write, *, debug: bool = False, skip_discord: bool = False) -> int:
+    report = Report(out)
+    out(f"Checking {config_path or '$WANBOT_CONFIG or the built-in defaults'}")
+    try:
+        config = load_config(config_path)
+    except ConfigError as error:
+        report.problem("config", str(error))
+        return _summary(report)
+    report.ok("config", "valid")
+    await _database(config, report)
+    await _provider(config, report, debug=debug)
+    if skip_discord:
+        if config.discord.token.get_secret_value():
+            report.note("discord", "token set, not verified (--skip-discord)")
+        else:
+            report.problem("discord", _MISSING_DISCORD_LOGIN)
+    else:
+        await _discord(config, report)
+    _web(config, report)
+    return _summary(report)
+
+
+def _summary(report: Report) -> int:
+    count = len(report.problems)
+    if count:
+        report.out(f"{count} problem{'s' if count != 1 else ''} found: {', '.join(report.problems)}.")
+        return 1
+    report.out("Everything needed to run looks right.")
+    return 0
+
+
+async def _database(config: Config, report: Report) -> None:
+    path = config.database.path
+    try:
+        db = await Database.open(path)
+    except sqlite3.DatabaseError as error:
+        report.problem("database", f"{path} cannot be used as an SQLite database ({error}).")
+        return
+    except RuntimeError as error:  # newer than this bot, or broken migrations
+        report.problem("database", f"{path}: {error}.")
+        return
+    except OSError as error:
+        report.problem("database", f"{path} cannot be created or opened ({error.strerror or error}).")
+        return
+    try:
+        version = await db.schema_version()
+    finally:
+        await db.close()
+    report.ok("database", f"{path} opened, schema version {version}")
+
+
+async def _provider(config: Config, report: Report, *, debug: bool) -> None:
+    settings = config.provider
+    kind = settings.effective_kind
+    if kind == "sandbox":
+        if settings.kind != "sandbox":
+            report.note(
+                "provider",
+                f"provider.kind is {settings.kind} but no API key is set, so the bot runs the free sandbox"
+                " (set WAN_API_KEY to use the real API)",
+            )
+        else:
+            report.ok("provider", "sandbox: no key needed; renders are sample videos and cost nothing")
+        return
+    where = settings.effective_base_url
+    async with aiohttp.ClientSession() as session:
+        provider = build_provider(settings, session, system_clock, log_bodies=debug)
+        try:
+            await provider.verify_key()
+        except ProviderAuthError as error:
+            status = f" (HTTP {error.http_status})" if error.http_status is not None else ""
+            report.problem(
+                "provider",
+                f"{kind} at {where} rejected the API key{status}. Check WAN_API_KEY (or [provider] api_key)"
+                " and that the key is active in the provider's dashboard.",
+            )
+            return
+        except TransientProviderError as error:
+            report.problem(
+                "provider", f"could not get an answer from {kind} at {where} ({error}). Check base_url and the network."
+            )
+            return
+        except ProviderError as error:
+            report.problem("provider", f"{kind} at {where} answered the key check unexpectedly: {error}")
+            return
+    report.ok("provider", f"{kind} at {where} accepted the API key")
+
+
+async def _discord(config: Config, report: Report) -> None:
+    token = config.discord.token.get_secret_value()
+    if not token:
+        report.problem("discord", _MISSING_DISCORD_LOGIN)
+        return
+    # An HTTP-only login proves the token without connecting to the gateway.
+    client = discord.Client(intents=discord.Intents(guilds=True))
+    try:
+        async with client:
+            await client.login(token)
+            user = client.user
+            application_id = client.application_id
+    except discord.LoginFailure:
+        report.problem(
+            "discord",
+            "Discord refused the token. Copy it again from the Developer Portal (Bot → Reset Token)"
+            " into DISCORD_TOKEN.",
+        )
+        return
+    except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as error:
+        report.problem("discord", f"could not reach Discord to check the token ({type(error).__name__}).")
+        return
+    report.ok("discord", f"token accepted: logged in as {user} (application {application_id})")
+    if application_id is not None:
+        report.note("discord", f"invite link: {invite_url(application_id)}")
+
+
+def _web(config: Config, report: Report) -> None:
+    web, callbacks = config.web, config.callbacks
+    if not web.enabled:
+        report.note("web", "off: no completion callbacks, /healthz or /metrics ([web] enabled = false)")
+        return
+    report.ok("web", f"will listen on {web.host} port {web.port}: /healthz, /metrics")
+    if not callbacks.enabled:
+        report.note("callbacks", "off: finished videos are found by polling")
+        return
+    kind = config.provider.effective_kind
+    base = callbacks.public_base_url
+    if kind == "sandbox":
+        report.note("callbacks", "on, but the sandbox provider sends none")
+    elif kind == "apimall" and not callbacks.apimall_webhook_secret.get_secret_value():
+        report.problem(
+            "callbacks",
+            "on for apimall but no webhook secret is set, so every delivery would be refused."
+            " Set WANBOT_WEBHOOK_SECRET (or [callbacks] apimall_webhook_secret) to the dashboard's secret.",
+        )
+    elif not base:
+        report.note("callbacks", f"on, at http://{web.host}:{web.port}: only a provider on this network can reach it")
+    else:
+        path = "/callbacks/apimall" if kind == "apimall" else "/callbacks/wan26ai/<token per job>"
+        report.ok("callbacks", f"on: the provider posts to {base}{path}")
+    if base.startswith("http://"):
+        report.note("callbacks", "public_base_url is plain http: put the server behind https")
+
+
+_MISSING_DISCORD_LOGIN = (
+    "no Discord token, so `run` cannot connect. Set DISCORD_TOKEN (or [discord] token); see README.md."
+)
