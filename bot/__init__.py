@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from bot.app import WanBot
@@ -11,9 +11,9 @@ if TYPE_CHECKING:
 __all__ = ["create_bot"]
 
 
-def create_bot(config: Config) -> WanBot:
-    """Build the bot from a loaded config without connecting (see ``bot.app``)."""
+def create_bot(config: Config, **options: Any) -> WanBot:
+    """Build the bot from a loaded config without connecting (options: see ``bot.app.create_bot``)."""
     # Imported here so the Discord-free core can be used without loading discord.py.
     from bot.app import create_bot as _create_bot
 
-    return _create_bot(config)
+    return _create_bot(config, **options)

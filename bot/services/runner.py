@@ -20,7 +20,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.domain.clock import Clock
@@ -90,7 +90,6 @@ class RunnerStats:
     last_tick_seconds: float = 0.0
     step_errors: int = 0
     status_checks: int = 0
-    provider_errors: dict[str, int] = field(default_factory=dict)
 
 
 def _who(job: Job) -> str:
@@ -163,7 +162,7 @@ class JobRunner:
     async def check_now(self, job_id: int) -> bool:
         """Look at one job at once (a completion callback said it may be done). True if it was stepped."""
         job = await self.jobs.get(job_id)
-        if job is None or job.state not in (JobState.SUBMITTED, JobState.RENDERING):
+        if job is None or job.state not in (JobState.SUBMITTED, JobState.RENDERING) or job.id in self._busy:
             return False
         await self._step_safely(job, TickReport())
         return True
@@ -240,7 +239,6 @@ class JobRunner:
         try:
             result = await self.provider.submit(request)
         except AmbiguousSubmitError as error:
-            self._count_error(error)
             if not info.idempotent_submit:
                 self._warn_unconfirmed(job, error)
                 await self._end(job, JobState.FAILED, "submit_unconfirmed", _UNCONFIRMED, report)
@@ -248,11 +246,9 @@ class JobRunner:
             await self._retry_submit(job, attempt, error)
             return
         except TransientProviderError as error:
-            self._count_error(error)
             await self._retry_submit(job, attempt, error)
             return
         except ProviderError as error:
-            self._count_error(error)
             await self._end_for_error(job, error, report)
             return
 
@@ -321,7 +317,6 @@ class JobRunner:
         try:
             status = await self.provider.status(job.provider_task_id)
         except TaskNotFound as error:
-            self._count_error(error)
             if job.check_attempts + 1 >= _NOT_FOUND_TOLERANCE:
                 await self._end(job, JobState.FAILED, "task_not_found", "The provider lost track of the job.", report)
             else:
@@ -329,11 +324,9 @@ class JobRunner:
             return
         except (TransientProviderError, ProviderAuthError) as error:
             # A key problem mid-render may be fixed by the operator; the job keeps its place until timeout.
-            self._count_error(error)
             await self._retry_check(job, error)
             return
         except ProviderError as error:
-            self._count_error(error)
             await self._end_for_error(job, error, report)
             return
         await self._apply_status(job, status, report)
@@ -584,10 +577,6 @@ class JobRunner:
             await self.alerts.provider_problem(guild_id, code, detail)
         except Exception:
             log.warning("could not alert admins about %s", code, exc_info=True)
-
-    def _count_error(self, error: ProviderError) -> None:
-        key = str(error.http_status) if error.http_status is not None else type(error).__name__
-        self.stats.provider_errors[key] = self.stats.provider_errors.get(key, 0) + 1
 
 
 _UNCONFIRMED = (

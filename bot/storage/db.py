@@ -235,12 +235,3 @@ class Database:
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         async with self._lock:
             return await Tx(self._conn).fetchval(sql, params)
-
-    async def backup_to(self, target: str | Path) -> None:
-        """A consistent copy through SQLite's online backup API, safe while the bot writes."""
-        async with self._lock:
-            dest = await aiosqlite.connect(str(target))
-            try:
-                await self._conn.backup(dest)
-            finally:
-                await dest.close()
