@@ -13,6 +13,7 @@ from bot.domain.clock import Clock
 from bot.providers.factory import build_provider
 from bot.services.container import Services, build_services
 from bot.storage.db import Database
+from bot.ui.alerts import DiscordNoticeSink
 from bot.ui.buttons import DYNAMIC_ITEMS
 from bot.ui.delivery import DiscordJobEvents
 from bot.ui.errors import install_error_handler
@@ -24,6 +25,7 @@ EXTENSIONS = (
     "cogs.credits",
     "cogs.jobs",
     "cogs.runner",
+    "cogs.admin",
 )
 
 
@@ -62,6 +64,7 @@ class WanBot(commands.Bot):
             provider=provider,
             clock=self.clock,
             events=events,
+            notice_sink=DiscordNoticeSink(self),
         )
         self.add_dynamic_items(*DYNAMIC_ITEMS)
         install_error_handler(self.tree)
