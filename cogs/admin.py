@@ -15,7 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.errors import NotPermitted
+from bot.errors import InvalidRequest, NotPermitted
 from bot.services.admin import MAX_ALLOWANCE, MAX_BUDGET, ServerOverview
 from bot.services.budget import BudgetStatus, period_phrase
 from bot.services.credits import MAX_GRANT
@@ -195,6 +195,8 @@ class AdminCog(commands.GroupCog, group_name="wan-admin", group_description="Cre
     ) -> None:
         guild_id, actor_id = require_admin(interaction)
         admin = self.bot.services.admin
+        if amount is None and period is not None:
+            raise InvalidRequest("Give the amount too: the period is set together with the cap.")
         if amount is None:
             status = (await admin.overview(guild_id)).budget
             await reply(interaction, f"Budget: {budget_text(status)}.")

@@ -94,7 +94,7 @@ async def start_job(
     jobs = bot.services.jobs
     if jobs.price(spec) > bot.config.credits.confirm_above:
         quote = await jobs.quote(request)
-        view = ConfirmView(bot, request, owner_id=interaction.user.id)
+        view = ConfirmView(bot, spec, parent_job_id=parent_job_id, owner_id=interaction.user.id)
         await interaction.response.send_message(render.confirm_text(spec, quote), view=view, ephemeral=True)
         view.prompt = interaction
         return None
@@ -108,10 +108,11 @@ class ConfirmView(discord.ui.View):
     """The private "pay this much?" prompt. Not persistent: after a restart or the timeout it is
     simply gone, and nothing was ever held for it."""
 
-    def __init__(self, bot: WanBot, request: JobRequest, *, owner_id: int) -> None:
+    def __init__(self, bot: WanBot, spec: VideoSpec, *, parent_job_id: int | None, owner_id: int) -> None:
         super().__init__(timeout=CONFIRM_TIMEOUT_SECONDS)
         self.bot = bot
-        self.request = request
+        self.spec = spec
+        self.parent_job_id = parent_job_id
         self.owner_id = owner_id
         self.prompt: discord.Interaction | None = None
         self.decided = False
@@ -134,7 +135,9 @@ class ConfirmView(discord.ui.View):
             return
         try:
             check_bot_can_post(interaction)
-            accepted = await self.bot.services.jobs.accept(self.request)
+            # Built from the press, not the prompt: roles and permissions as they are now.
+            request = job_request(interaction, self.spec, self.parent_job_id)
+            accepted = await self.bot.services.jobs.accept(request)
         except UserFacingError as error:
             await interaction.response.edit_message(content=error.message, view=None)
             return

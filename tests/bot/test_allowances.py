@@ -99,6 +99,9 @@ async def test_role_added_or_removed_changes_the_allowance_at_the_next_refill(wo
         assert shown["Available"] == "500"
         await advance_to(world, next_midnight(world))
         assert (await credits(world, world.alice))["Available"] == "1000"
+        shown = fields(await admin(world, "allowance show"))
+        assert shown["Role allowances (highest wins)"] == f"<@&{patrons.id}>: 1000"
+        assert shown["Default allowance"] == "500 per day" and shown["Budget"] == "no cap"
 
         await admin(world, "grant", member=world.alice, amount=-800, reason="correction")
         world.env.backend.remove_member_role(world.guild.id, world.alice.id, patrons.id)

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from bot.domain.models import JobState
 from bot.storage.db import Database
+from bot.storage.jobs import JobRepository
 from tests.support import ManualClock, build_core, request, spec
 
 
@@ -33,3 +39,42 @@ async def test_jobs_at_the_provider_count_as_turns_taken(db: Database, clock: Ma
     # Alice already has a job rendering, so Bob's first job goes before Alice's second.
     assert [prompts[job.id] for job in await core.job_repo.waiting()] == ["b1", "a2"]
     assert await core.job_repo.in_flight() == 1
+
+
+async def _order_for(members: list[int]) -> list[tuple[int, int]]:
+    """Accept one job per entry (member ids in order) on a fresh database; the queue as (member, id)."""
+    db = await Database.open(":memory:")
+    try:
+        repo = JobRepository(db)
+        clock = ManualClock()
+        async with db.transaction() as tx:
+            for index, member in enumerate(members):
+                await repo.insert(
+                    tx,
+                    guild_id=1,
+                    channel_id=2,
+                    member_id=member,
+                    spec=spec(f"job {index}"),
+                    price=80,
+                    provider="sandbox",
+                    idempotency_key=f"k{index}",
+                    accepted_at=clock(),
+                    next_check_at=clock(),
+                )
+        return [(job.member_id, job.id) for job in await repo.waiting()]
+    finally:
+        await db.close()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=4), min_size=1, max_size=14))
+def test_queue_order_is_round_robin(members: list[int]) -> None:
+    order = asyncio.run(_order_for(members))
+    assert sorted(job_id for _, job_id in order) == list(range(1, len(members) + 1))
+    seen: dict[int, int] = {}
+    turns = []
+    for member, job_id in order:
+        seen[member] = seen.get(member, 0) + 1
+        turns.append((seen[member], job_id))
+    # Everyone's k-th job before anyone's (k+1)-th, ties by acceptance, and each member's own jobs in order.
+    assert turns == sorted(turns)
