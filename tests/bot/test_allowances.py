@@ -293,3 +293,19 @@ async def test_provider_out_of_credits_tells_admins_once(world_factory: Any) -> 
         assert "out of credits" in notice.content
         assert (await world.balance(world.alice)).available == 500
         assert isinstance(notice, discord.Message)
+
+
+async def test_time_in_the_queue_counts_toward_the_job_timeout(world_factory: Any) -> None:
+    provider = {"sandbox_render_seconds": 600, "job_timeout_minutes": 2}
+    async with world_factory(provider=provider, limits={"max_in_flight": 1, **NO_COOLDOWN}) as world:
+        await world.video(world.alice)
+        await world.video(world.bob)
+        await world.env.advance_time(10)
+        [waiting] = [m for m in world.public() if m.content.startswith("🎬 **Job #2**")]
+        assert "number **1** in line" in waiting.content
+        await world.env.advance_time(150)
+        [job] = await world.jobs(world.bob)
+        # Never sent, ended after the timeout with the credits back, and bob is told.
+        assert job.state is JobState.TIMED_OUT and job.submitted_at is None
+        assert (await world.balance(world.bob)).held == 0
+        assert any("your job **#2** timed out" in m.content for m in world.public())
