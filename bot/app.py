@@ -20,6 +20,7 @@ from bot.ops.web import OpsServer
 from bot.providers.factory import build_provider
 from bot.services.container import Services, build_services
 from bot.storage.db import Database
+from bot.ui.alerts import DiscordNoticeSink
 from bot.ui.buttons import DYNAMIC_ITEMS
 from bot.ui.delivery import DiscordJobEvents
 from bot.ui.errors import install_error_handler
@@ -31,6 +32,7 @@ EXTENSIONS = (
     "cogs.credits",
     "cogs.jobs",
     "cogs.runner",
+    "cogs.admin",
 )
 # Extensions with no commands that start background work: left out when only registering commands.
 BACKGROUND_EXTENSIONS = frozenset({"cogs.runner"})
@@ -92,6 +94,7 @@ class WanBot(commands.Bot):
             clock=self.clock,
             events=events,
             callback_url_for=self._callback_url,
+            notice_sink=DiscordNoticeSink(self),
         )
         self.metrics.bind(
             jobs=self.services.job_repo, ledger=self.services.ledger, runner_stats=self.services.runner.stats

@@ -119,9 +119,38 @@ class PriceTable(_Section):
 
 
 class CreditsConfig(_Section):
+    # Defaults for every server; admins override the allowance and period per server (/wan-admin).
     default_allowance: Annotated[int, Field(ge=0, le=10_000_000)] = 500
     refill_period: RefillPeriod = "weekly"
     prices: PriceTable = Field(default_factory=PriceTable)
+    # Jobs priced above this ask the member to press Confirm before anything is held.
+    confirm_above: Annotated[int, Field(ge=0, le=10_000_000)] = 200
+    # Anti-farming: an allowance only for accounts and memberships at least this old (0 = no minimum).
+    min_account_age_days: Annotated[float, Field(ge=0, le=3650)] = 0
+    min_membership_days: Annotated[float, Field(ge=0, le=3650)] = 0
+
+
+class BudgetConfig(_Section):
+    """Caps on credits spent (held + kept) per period: what protects the operator's provider account."""
+
+    # The window both caps count over; a server's admins may choose another one for their server.
+    period: RefillPeriod = "monthly"
+    # Default cap per server per period until its admins set one (0 = no cap).
+    server_cap: Annotated[int, Field(ge=0, le=1_000_000_000)] = 0
+    # One cap across every server the bot is in (0 = no cap).
+    global_cap: Annotated[int, Field(ge=0, le=1_000_000_000)] = 0
+
+
+class LimitsConfig(_Section):
+    """Fairness between members, and the provider's concurrency limit."""
+
+    # Jobs one member may have queued or rendering at once in a server.
+    max_running_per_member: Annotated[int, Field(ge=1, le=100)] = 3
+    # Seconds between two jobs of one member (jobs that were refunded do not count).
+    cooldown_seconds: Annotated[float, Field(ge=0, le=86_400)] = 20
+    # Jobs at the provider at once, across all servers (providers answer 429 beyond their own limit).
+    # The rest wait in a queue that takes one job per member in turn.
+    max_in_flight: Annotated[int, Field(ge=1, le=1000)] = 4
 
 
 class RequestsConfig(_Section):
@@ -212,6 +241,8 @@ class Config(_Section):
     provider: ProviderConfig = Field(default_factory=ProviderConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     credits: CreditsConfig = Field(default_factory=CreditsConfig)
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
     requests: RequestsConfig = Field(default_factory=RequestsConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     loop: LoopConfig = Field(default_factory=LoopConfig)

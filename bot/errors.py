@@ -36,3 +36,7 @@ class NotFound(UserFacingError):
 
 class Conflict(UserFacingError):
     """The action no longer applies (the job moved on, someone else already decided)."""
+
+
+class LimitReached(UserFacingError):
+    """A fairness limit (running jobs, cooldown) or a budget cap refuses the request for now."""

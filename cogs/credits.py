@@ -38,19 +38,31 @@ def _entry_line(overview: CreditOverview, index: int) -> str:
     return f"{render.timestamp(entry.created_at)} {_KIND_LABEL[entry.kind]} {sign}{abs(entry.amount)}{job}{reason}"
 
 
+def allowance_source(source: str) -> str:
+    """ "server default", or the role whose allowance applies, as a mention (roles never ping here)."""
+    if source.startswith("role:"):
+        return f"role <@&{source.removeprefix('role:')}>"
+    return "server default"
+
+
 def credits_embed(member: discord.abc.User, overview: CreditOverview) -> discord.Embed:
     allowance = overview.allowance
-    source = "server default" if allowance.source == "default" else allowance.source.replace("role:", "role <@&") + ">"
     embed = discord.Embed(title=f"Credits of {member.display_name}", colour=discord.Colour.blurple())
     embed.add_field(name="Available", value=str(overview.balance.available))
     embed.add_field(name="Held by running jobs", value=str(overview.balance.held))
-    embed.add_field(
-        name="Allowance",
-        value=f"{allowance.amount} per {allowance.period.removesuffix('ly')} ({source})"
-        if allowance.period != "never"
-        else f"{allowance.amount}, no refills ({source})",
-    )
-    if overview.next_refill is not None:
+    embed.add_field(name="Allowance", value=f"{render.allowance_text(allowance.amount, allowance.period)}")
+    embed.add_field(name="Allowance from", value=allowance_source(allowance.source))
+    if allowance.qualifies_at is not None:
+        embed.add_field(name="Allowance starts", value=render.timestamp(allowance.qualifies_at, "F"))
+        embed.add_field(
+            name="Note",
+            value=(
+                "New accounts and new members get an allowance after a while; yours starts "
+                f"{render.timestamp(allowance.qualifies_at)}. Grants from admins work before that."
+            ),
+            inline=False,
+        )
+    elif overview.next_refill is not None:
         embed.add_field(name="Next refill", value=render.timestamp(overview.next_refill, "F"))
     if allowance.note:
         embed.add_field(name="Note", value=allowance.note, inline=False)

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, get_args
 
+from bot.domain.periods import Period
+
 Resolution = Literal["720p", "1080p"]
 Duration = Literal[5, 10, 15]
 RESOLUTIONS: tuple[Resolution, ...] = get_args(Resolution)
@@ -168,3 +170,29 @@ class Balance:
 
     available: int
     held: int
+
+
+@dataclass(frozen=True, slots=True)
+class GuildSettings:
+    """A server's own choices. ``None`` means "the config's default" for that setting."""
+
+    guild_id: int
+    default_allowance: int | None = None
+    refill_period: Period | None = None
+    budget_cap: int | None = None  # 0 = no cap, chosen by the server's admins
+    budget_period: Period | None = None
+    admin_channel_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DaySpend:
+    day: str  # YYYY-MM-DD, UTC
+    credits: int
+    jobs: int
+
+
+@dataclass(frozen=True, slots=True)
+class MemberSpend:
+    member_id: int
+    credits: int
+    jobs: int

@@ -71,8 +71,8 @@ class InstrumentedEvents:
         self._metrics = metrics
         self._clock = clock
 
-    async def progress(self, job: Job) -> None:
-        await self._inner.progress(job)
+    async def progress(self, job: Job, *, queue_position: int | None = None) -> None:
+        await self._inner.progress(job, queue_position=queue_position)
 
     async def deliver(self, job: Job) -> Delivered:
         delivered = await self._inner.deliver(job)

@@ -13,14 +13,22 @@ from bot.domain.clock import Clock
 from bot.domain.models import Job
 from bot.domain.validation import MediaLimits
 from bot.providers.base import Provider
-from bot.services.credits import CreditService, FixedAllowancePolicy
-from bot.services.events import JobEvents, OperatorAlerts
+from bot.services.admin import AdminService
+from bot.services.allowances import GuildAllowancePolicy
+from bot.services.budget import BudgetGuard
+from bot.services.credits import CreditService
+from bot.services.events import JobEvents
 from bot.services.fetch import ResultFetcher
 from bot.services.jobs import JobService
+from bot.services.limits import ChannelCheck, FairnessGuard
+from bot.services.notices import AdminNotices, NoticeSink
+from bot.services.reports import ReportService
 from bot.services.runner import JobRunner, RunnerSettings
 from bot.storage.db import Database
 from bot.storage.jobs import JobRepository
 from bot.storage.ledger import LedgerRepository
+from bot.storage.settings import SettingsRepository
+from bot.storage.spend import SpendRepository
 
 
 @dataclass(slots=True)
@@ -31,10 +39,14 @@ class Services:
     fetcher: ResultFetcher
     ledger: LedgerRepository
     job_repo: JobRepository
+    settings: SettingsRepository
     credits: CreditService
     jobs: JobService
     runner: JobRunner
     media_limits: MediaLimits
+    notices: AdminNotices
+    admin: AdminService
+    reports: ReportService
 
 
 def build_services(
@@ -45,13 +57,17 @@ def build_services(
     provider: Provider,
     clock: Clock,
     events: JobEvents,
-    alerts: OperatorAlerts | None = None,
     callback_url_for: Callable[[Job], str | None] | None = None,
+    notice_sink: NoticeSink | None = None,
 ) -> Services:
     ledger = LedgerRepository(db)
     job_repo = JobRepository(db)
-    policy = FixedAllowancePolicy(config.credits.default_allowance, config.credits.refill_period)
+    settings = SettingsRepository(db)
+    spend = SpendRepository(db)
+    policy = GuildAllowancePolicy(settings, config.credits)
     credits = CreditService(db, ledger, policy, clock)
+    notices = AdminNotices(settings, clock, notice_sink)
+    budget = BudgetGuard(settings, spend, config.budget)
     jobs = JobService(
         db=db,
         jobs=job_repo,
@@ -60,6 +76,11 @@ def build_services(
         provider_name=provider.info.name,
         clock=clock,
     )
+    # Refusals that need no transaction first, then the ones decided with the hold: the member's
+    # own limits before the server's and the operator's budgets.
+    jobs.request_checks.append(ChannelCheck(settings))
+    jobs.hold_guards.extend([FairnessGuard(job_repo, config.limits), budget])
+    jobs.refusal_listeners.append(notices)
     runner = JobRunner(
         db=db,
         jobs=job_repo,
@@ -67,7 +88,7 @@ def build_services(
         provider=provider,
         events=events,
         clock=clock,
-        alerts=alerts,
+        alerts=notices,
         callback_url_for=callback_url_for,
         settings=RunnerSettings(
             poll_interval=config.provider.poll_interval_seconds,
@@ -76,6 +97,7 @@ def build_services(
             concurrency=config.loop.concurrency,
             batch_size=config.loop.batch_size,
             progress_edit_seconds=config.delivery.progress_edit_seconds,
+            max_in_flight=config.limits.max_in_flight,
         ),
     )
     # Plain http downloads only when the provider itself is plain http (a local test server).
@@ -95,8 +117,12 @@ def build_services(
         fetcher=fetcher,
         ledger=ledger,
         job_repo=job_repo,
+        settings=settings,
         credits=credits,
         jobs=jobs,
         runner=runner,
         media_limits=limits,
+        notices=notices,
+        admin=AdminService(db, settings, policy, budget, clock),
+        reports=ReportService(ledger, spend, clock),
     )

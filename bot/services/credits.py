@@ -39,6 +39,12 @@ class Allowance:
     period: Period
     source: str  # "default", or "role:<id>" when a role's allowance applies
     note: str | None = None  # why the allowance is what it is (e.g. too new to the server)
+    # Set while the member is too new (account or membership) to get an allowance: when they will.
+    qualifies_at: datetime | None = None
+
+    @property
+    def qualified(self) -> bool:
+        return self.qualifies_at is None
 
 
 class AllowancePolicy(Protocol):
@@ -47,7 +53,7 @@ class AllowancePolicy(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class FixedAllowancePolicy:
-    """The config's default allowance for everyone (servers can override it; see the allowances service)."""
+    """One allowance for everyone, for tests; the bot uses ``bot.services.allowances.GuildAllowancePolicy``."""
 
     amount: int
     period: Period
@@ -81,6 +87,10 @@ class CreditService:
         written: it marks the period as done, and the unique index makes a second one impossible.
         """
         allowance = await self.policy.allowance_in(tx, guild_id, member, now)
+        if not allowance.qualified:
+            # No refill row yet: the period stays open, so the member is topped up in the same
+            # period the moment they qualify instead of waiting for the next one.
+            return allowance
         key = period_key(allowance.period, now)
         if await self.ledger.has_refill(tx, guild_id, member.member_id, key):
             return allowance
@@ -110,7 +120,8 @@ class CreditService:
             allowance = await self.refill_in(tx, guild_id, member, now)
             balance = await self.ledger.balance_in(tx, guild_id, member.member_id)
         recent = await self.ledger.recent(guild_id, member.member_id, entries)
-        return CreditOverview(balance, allowance, next_refill(allowance.period, now), recent)
+        upcoming = next_refill(allowance.period, now) if allowance.qualified else allowance.qualifies_at
+        return CreditOverview(balance, allowance, upcoming, recent)
 
     # --- grants ----------------------------------------------------------------------------
 

@@ -27,8 +27,9 @@ class DeliveryError(Exception):
 
 
 class JobEvents(Protocol):
-    async def progress(self, job: Job) -> None:
-        """Show the job's current state (best effort; failures are logged, never retried)."""
+    async def progress(self, job: Job, *, queue_position: int | None = None) -> None:
+        """Show the job's current state, and its place in line while it waits for the provider
+        (best effort; failures are logged, never retried)."""
         ...
 
     async def deliver(self, job: Job) -> Delivered:

@@ -15,7 +15,7 @@ from typing import Protocol
 from bot.config import PriceTable
 from bot.domain.clock import Clock
 from bot.domain.models import Balance, Job, JobState, VideoSpec
-from bot.errors import Conflict, InsufficientCredits, NotFound, NotPermitted
+from bot.errors import Conflict, InsufficientCredits, NotFound, NotPermitted, UserFacingError
 from bot.services.credits import CreditService, MemberContext
 from bot.storage.db import Database, Tx
 from bot.storage.jobs import JobRepository
@@ -30,6 +30,8 @@ class JobRequest:
     member: MemberContext
     spec: VideoSpec
     parent_job_id: int | None = None
+    # For a thread: the channel it belongs to (a server's allowed channels include their threads).
+    parent_channel_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,12 @@ class HoldGuard(Protocol):
     """A refusal that must be decided in the same transaction as the hold (budgets, running-job limits)."""
 
     async def check_in(self, tx: Tx, request: JobRequest, price: int, now: datetime) -> None: ...
+
+
+class RefusalListener(Protocol):
+    """Hears refusals after their transaction rolled back (to tell admins about a reached cap)."""
+
+    async def refused(self, request: JobRequest, error: UserFacingError) -> None: ...
 
 
 def new_idempotency_key() -> str:
@@ -90,6 +98,7 @@ class JobService:
         self.clock = clock
         self.request_checks: list[RequestCheck] = []
         self.hold_guards: list[HoldGuard] = []
+        self.refusal_listeners: list[RefusalListener] = []
 
     def price(self, spec: VideoSpec) -> int:
         return self.prices.price(spec.resolution, spec.duration)
@@ -99,25 +108,53 @@ class JobService:
             await check.check(request)
 
     async def quote(self, request: JobRequest) -> Quote:
-        """Price and balance without holding anything: what a confirm prompt shows."""
-        await self.run_checks(request)
-        balance = await self.credits.balance(request.guild_id, request.member)
-        return Quote(price=self.price(request.spec), balance=balance)
+        """Price and balance without holding anything: what a confirm prompt shows.
+
+        Runs every check the hold will run (they are run again, atomically, on confirm), so a
+        member is never asked to confirm a job that would be refused anyway.
+        """
+        price = self.price(request.spec)
+        try:
+            await self.run_checks(request)
+            async with self.db.transaction() as tx:
+                balance = await self._checked_in(tx, request, price, self.clock())
+        except UserFacingError as error:
+            await self._refused(request, error)
+            raise
+        return Quote(price=price, balance=balance)
+
+    async def _checked_in(self, tx: Tx, request: JobRequest, price: int, now: datetime) -> Balance:
+        """Refill, then every in-transaction refusal; the balance before the hold."""
+        allowance = await self.credits.refill_in(tx, request.guild_id, request.member, now)
+        balance = await self.credits.ledger.balance_in(tx, request.guild_id, request.member.member_id)
+        for guard in self.hold_guards:
+            await guard.check_in(tx, request, price, now)
+        if balance.available < price:
+            message = _insufficient_message(price, balance, allowance.qualifies_at)
+            raise InsufficientCredits(message, price=price, available=balance.available)
+        return balance
+
+    async def _refused(self, request: JobRequest, error: UserFacingError) -> None:
+        for listener in self.refusal_listeners:
+            try:
+                await listener.refused(request, error)
+            except Exception:
+                log.exception("a refusal listener failed")
 
     async def accept(self, request: JobRequest) -> Accepted:
+        try:
+            return await self._accept(request)
+        except UserFacingError as error:
+            await self._refused(request, error)
+            raise
+
+    async def _accept(self, request: JobRequest) -> Accepted:
         await self.run_checks(request)
         price = self.price(request.spec)
         now = self.clock()
         member_id = request.member.member_id
         async with self.db.transaction() as tx:
-            await self.credits.refill_in(tx, request.guild_id, request.member, now)
-            balance = await self.credits.ledger.balance_in(tx, request.guild_id, member_id)
-            for guard in self.hold_guards:
-                await guard.check_in(tx, request, price, now)
-            if balance.available < price:
-                raise InsufficientCredits(
-                    _insufficient_message(price, balance), price=price, available=balance.available
-                )
+            await self._checked_in(tx, request, price, now)
             job_id = await self.jobs.insert(
                 tx,
                 guild_id=request.guild_id,
@@ -198,8 +235,15 @@ class JobService:
         return cancelled
 
 
-def _insufficient_message(price: int, balance: Balance) -> str:
+def _insufficient_message(price: int, balance: Balance, qualifies_at: datetime | None = None) -> str:
     held = f" ({balance.held} more are held by your running jobs)" if balance.held else ""
+    if qualifies_at is not None:
+        # Anti-farming: say when, so a new member knows this is not a mistake.
+        return (
+            f"This video costs {price} credits and you have {balance.available} available{held}. New accounts "
+            f"and new members get an allowance after a while: yours starts on "
+            f"{qualifies_at.strftime('%Y-%m-%d %H:%M UTC')}. An admin can also give you a grant."
+        )
     return (
         f"This video costs {price} credits and you have {balance.available} available{held}. "
         "Try a shorter duration or 720p, wait for your next refill, or ask an admin for a grant."

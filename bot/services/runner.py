@@ -6,6 +6,11 @@ with all jobs in flight. Every step is a compare-and-set on the job's state with
 effect in the same transaction, and every wait is a timestamp in SQLite, so a restart picks
 each job up exactly where it stopped.
 
+Jobs waiting for the provider (state ``accepted``) are not in the due scan: each tick reads
+the queue (``JobRepository.waiting``, round robin between members) and sends the first jobs
+that fit under ``max_in_flight``, the number of jobs at the provider at once across all servers.
+The rest keep their place, and their progress messages show it.
+
 Provider policy on a create whose answer was lost (timeout, dropped connection, garbled
 body, or a crash while the request was on the wire):
   - apimall (Idempotency-Key): retried with the same key; the provider returns the same task.
@@ -69,6 +74,7 @@ class RunnerSettings:
     concurrency: int
     batch_size: int
     progress_edit_seconds: float
+    max_in_flight: int = 4
 
 
 @dataclass(slots=True)
@@ -131,6 +137,8 @@ class JobRunner:
         self.public_for = public_for
         self.stats = RunnerStats()
         self._busy: set[int] = set()
+        # Queue positions last shown per waiting job, so a message is edited only when its place changes.
+        self._shown_positions: dict[int, int] = {}
         self._history: dict[tuple[str, int, str], tuple[float, float]] = {}
 
     # --- the loop body -----------------------------------------------------------------------
@@ -139,25 +147,77 @@ class JobRunner:
         """One pass over the due jobs. Never raises: one bad job cannot stop the loop."""
         started = time.perf_counter()
         report = TickReport()
+        now = self.clock()
         try:
-            due = await self.jobs.due(self.clock(), self.settings.batch_size)
+            due = await self.jobs.due(now, self.settings.batch_size)
+            queue = await self.jobs.waiting()
+            in_flight = await self.jobs.in_flight()
         except Exception:
             log.exception("could not read due jobs; trying again next tick")
             report.errors += 1
             return report
-        report.due = len(due)
-        if due:
-            limit = asyncio.Semaphore(self.settings.concurrency)
+        to_send, still_waiting = self._take_from_queue(queue, in_flight, now)
+        work = due + to_send
+        report.due = len(work)
+        limit = asyncio.Semaphore(self.settings.concurrency)
 
-            async def run(job: Job) -> None:
-                async with limit:
-                    await self._step_safely(job, report)
+        async def run(job: Job) -> None:
+            async with limit:
+                await self._step_safely(job, report)
 
-            await asyncio.gather(*(run(job) for job in due))
+        async def show_place(job: Job, position: int) -> None:
+            async with limit:
+                await self._show_position(job, position)
+
+        if work:
+            await asyncio.gather(*(run(job) for job in work))
+        places = self._changed_positions(still_waiting)
+        if places:
+            await asyncio.gather(*(show_place(job, position) for job, position in places))
         self.stats.ticks += 1
         self.stats.last_tick_at = self.clock()
         self.stats.last_tick_seconds = time.perf_counter() - started
         return report
+
+    def _take_from_queue(self, queue: list[Job], in_flight: int, now: datetime) -> tuple[list[Job], list[Job]]:
+        """Split the queue (already in round-robin order) into jobs to step now and jobs that wait.
+
+        A job whose create may be on the wire already holds a slot (it is counted in ``in_flight``)
+        and is stepped to resolve it; a job past its timeout is stepped to end it; otherwise the
+        first due jobs take the free slots. A job backing off after a 429 keeps its place without
+        holding a slot, so the jobs behind it go first.
+        """
+        free = max(0, self.settings.max_in_flight - in_flight)
+        to_send: list[Job] = []
+        waiting: list[Job] = []
+        for job in queue:
+            due = job.next_check_at is not None and job.next_check_at <= now
+            if job.submit_in_flight or job.accepted_at + self.settings.job_timeout <= now:
+                to_send.append(job)
+            elif due and free > 0:
+                to_send.append(job)
+                free -= 1
+            else:
+                waiting.append(job)
+        return to_send, waiting
+
+    def _changed_positions(self, waiting: list[Job]) -> list[tuple[Job, int]]:
+        """Waiting jobs whose place in line differs from what their progress message shows."""
+        positions = {job.id: index for index, job in enumerate(waiting, start=1)}
+        for job_id in list(self._shown_positions):
+            if job_id not in positions:
+                del self._shown_positions[job_id]
+        return [
+            (job, positions[job.id])
+            for job in waiting
+            if job.progress_message_id is not None and self._shown_positions.get(job.id) != positions[job.id]
+        ]
+
+    async def _show_position(self, job: Job, position: int) -> None:
+        # The first place shown goes out at once; later moves at most every progress_edit_seconds.
+        first = job.id not in self._shown_positions
+        if await self._progress(job.id, force=first, queue_position=position):
+            self._shown_positions[job.id] = position
 
     async def check_now(self, job_id: int) -> bool:
         """Look at one job at once (a completion callback said it may be done). True if it was stepped."""
@@ -541,23 +601,27 @@ class JobRunner:
 
     # --- helpers -----------------------------------------------------------------------------
 
-    async def _progress(self, job_id: int, *, force: bool) -> None:
+    async def _progress(self, job_id: int, *, force: bool, queue_position: int | None = None) -> bool:
+        """Edit the job's progress message (rate limited unless forced); True when it was edited."""
         job = await self.jobs.get(job_id)
         if job is None or job.progress_message_id is None:
-            return
+            return False
+        if queue_position is not None and job.state is not JobState.ACCEPTED:
+            return False  # it left the queue meanwhile; its own step shows the new state
         now = self.clock()
         if (
             not force
             and job.progress_edited_at is not None
             and (now - job.progress_edited_at).total_seconds() < self.settings.progress_edit_seconds
         ):
-            return
+            return False
         try:
-            await self.events.progress(job)
+            await self.events.progress(job, queue_position=queue_position)
         except Exception:
             log.warning("job progress update failed %s", _who(job), exc_info=True)
-            return
+            return False
         await self.jobs.update(job_id, progress_edited_at=now)
+        return True
 
     async def _expected_seconds(self, spec: VideoSpec) -> float:
         key = (spec.mode.value, spec.duration, spec.resolution)

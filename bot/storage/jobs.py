@@ -19,6 +19,7 @@ _COLUMNS = (
     " error_message, progress_message_id, progress_edited_at, result_message_id, notified, parent_job_id,"
     " callback_token"
 )
+_QUALIFIED_COLUMNS = ", ".join(f"jobs.{name.strip()}" for name in _COLUMNS.split(","))
 
 # Columns a caller may set through ``update``; names never come from input, only from this list.
 _UPDATABLE = frozenset(
@@ -198,13 +199,77 @@ class JobRepository:
         return None if row is None else _job(row)
 
     async def due(self, now: datetime, limit: int) -> list[Job]:
-        """Jobs whose next step is due, oldest first. Reads the partial index only."""
+        """Jobs past the queue whose next step is due, oldest first. Reads the partial index only.
+
+        Jobs still waiting for a provider slot (state ``accepted``) are left out: ``waiting`` reads
+        them in queue order, so a long queue never crowds status checks out of a tick's batch.
+        """
         rows = await self.db.fetchall(
-            f"SELECT {_COLUMNS} FROM jobs WHERE next_check_at IS NOT NULL AND next_check_at <= ?"
-            " ORDER BY next_check_at LIMIT ?",
+            f"SELECT {_COLUMNS} FROM jobs WHERE next_check_at IS NOT NULL AND state <> 'accepted'"
+            " AND next_check_at <= ? ORDER BY next_check_at LIMIT ?",
             (to_ts(now), limit),
         )
         return [_job(row) for row in rows]
+
+    async def waiting(self) -> list[Job]:
+        """Jobs waiting for a provider slot, in the order they get one (the first is next).
+
+        Round robin between members. A member's k-th job in line has turn k, where jobs the member
+        already has at the provider count as turns taken. The queue is sorted by turn, then by who
+        was served least recently (never served first, by the time of their last submission), then
+        by acceptance. So everyone's next job goes before anyone's job after that, and between
+        equal turns the member who waited longest since their last video goes first: ten jobs from
+        one member wait behind a single job from each other member.
+
+        The order is a pure function of the table, so it survives restarts and needs no scheduler
+        state. Every part reads a partial index (the queue, the jobs at the provider, the members'
+        last submissions), so the cost follows the queue and the jobs in flight, not the history.
+        """
+        rows = await self.db.fetchall(
+            "WITH active AS ("
+            "  SELECT id, member_id, 0 AS waiting FROM jobs WHERE state IN ('submitted', 'rendering')"
+            "  UNION ALL"
+            "  SELECT id, member_id, 1 AS waiting FROM jobs WHERE state = 'accepted'"
+            "), lineup AS ("
+            "  SELECT id, member_id, waiting,"
+            "   ROW_NUMBER() OVER (PARTITION BY member_id ORDER BY waiting, id) AS turn"
+            "  FROM active"
+            "), served AS ("
+            "  SELECT member_id, MAX(submitted_at) AS last FROM jobs"
+            "  WHERE submitted_at IS NOT NULL AND member_id IN (SELECT member_id FROM lineup WHERE waiting = 1)"
+            "  GROUP BY member_id"
+            f") SELECT {_QUALIFIED_COLUMNS} FROM lineup JOIN jobs ON jobs.id = lineup.id"
+            " LEFT JOIN served ON served.member_id = lineup.member_id"
+            " WHERE lineup.waiting = 1"
+            " ORDER BY lineup.turn, served.last IS NOT NULL, served.last, jobs.id"
+        )
+        return [_job(row) for row in rows]
+
+    async def in_flight(self) -> int:
+        """Jobs the provider is working on, plus creates that may be on the wire."""
+        at_provider = await self.db.fetchval("SELECT COUNT(*) FROM jobs WHERE state IN ('submitted', 'rendering')")
+        sending = await self.db.fetchval("SELECT COUNT(*) FROM jobs WHERE state = 'accepted' AND submit_in_flight = 1")
+        return int(at_provider or 0) + int(sending or 0)
+
+    @staticmethod
+    async def open_count_in(tx: Tx, guild_id: int, member_id: int) -> int:
+        """The member's jobs that have not ended (queued, rendering or being posted)."""
+        value = await tx.fetchval(
+            "SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND member_id = ?"
+            " AND state IN ('accepted', 'submitted', 'rendering', 'succeeded', 'delivering')",
+            (guild_id, member_id),
+        )
+        return int(value or 0)
+
+    @staticmethod
+    async def last_accepted_at_in(tx: Tx, guild_id: int, member_id: int) -> datetime | None:
+        """When the member's latest job that was not refunded was accepted (for the cooldown)."""
+        value = await tx.fetchval(
+            "SELECT accepted_at FROM jobs WHERE guild_id = ? AND member_id = ?"
+            " AND state NOT IN ('failed', 'refused', 'timed_out', 'cancelled') ORDER BY id DESC LIMIT 1",
+            (guild_id, member_id),
+        )
+        return from_ts(value)
 
     async def for_member(self, guild_id: int, member_id: int, limit: int = 10) -> list[Job]:
         rows = await self.db.fetchall(

@@ -64,12 +64,12 @@ class DiscordJobEvents:
         limit = guild.filesize_limit if guild is not None else 10 * _MiB
         return min(configured, limit)
 
-    async def progress(self, job: Job) -> None:
+    async def progress(self, job: Job, *, queue_position: int | None = None) -> None:
         if job.progress_message_id is None:
             return
         channel = await self._channel(job)
         message = channel.get_partial_message(job.progress_message_id)  # type: ignore[attr-defined]
-        await message.edit(content=render.progress_text(job, self.bot.clock()))
+        await message.edit(content=render.progress_text(job, self.bot.clock(), queue_position=queue_position))
 
     async def deliver(self, job: Job) -> Delivered:
         if not job.result_url:

@@ -12,11 +12,16 @@ from bot.errors import UserFacingError
 from bot.services.credits import MemberContext
 from bot.services.jobs import Accepted, JobRequest
 from bot.ui import render
+from bot.ui.errors import report_error
 
 if TYPE_CHECKING:
     from bot.app import WanBot
 
 log = logging.getLogger(__name__)
+
+# How long a Confirm prompt waits for a press. Well under the 15 minutes an interaction token lives,
+# so the expired prompt can still be edited to say so.
+CONFIRM_TIMEOUT_SECONDS = 120.0
 
 # What the bot needs in a channel to post a video there. Checked before anything is charged.
 _REQUIRED = {
@@ -57,12 +62,14 @@ def check_bot_can_post(interaction: discord.Interaction) -> None:
 
 def job_request(interaction: discord.Interaction, spec: VideoSpec, parent_job_id: int | None = None) -> JobRequest:
     assert interaction.guild_id is not None and interaction.channel_id is not None
+    channel = interaction.channel
     return JobRequest(
         guild_id=interaction.guild_id,
         channel_id=interaction.channel_id,
         member=member_context(interaction.user),
         spec=spec,
         parent_job_id=parent_job_id,
+        parent_channel_id=channel.parent_id if isinstance(channel, discord.Thread) else None,
     )
 
 
@@ -75,13 +82,90 @@ async def send_ephemeral(interaction: discord.Interaction, content: str) -> None
 
 async def start_job(
     bot: WanBot, interaction: discord.Interaction, spec: VideoSpec, *, parent_job_id: int | None = None
-) -> Accepted:
-    """Check, hold and queue a job, answer the member privately, and open the public progress message."""
+) -> Accepted | None:
+    """Check, hold and queue a job, answer the member privately, and open the public progress message.
+
+    A job priced above ``credits.confirm_above`` is only quoted here: the member gets a private
+    Confirm/Cancel prompt with the price and the balance after it, and nothing is held until they
+    press Confirm (then every check runs again, atomically with the hold). Returns None then.
+    """
     check_bot_can_post(interaction)
-    accepted = await bot.services.jobs.accept(job_request(interaction, spec, parent_job_id))
+    request = job_request(interaction, spec, parent_job_id)
+    jobs = bot.services.jobs
+    if jobs.price(spec) > bot.config.credits.confirm_above:
+        quote = await jobs.quote(request)
+        view = ConfirmView(bot, spec, parent_job_id=parent_job_id, owner_id=interaction.user.id)
+        await interaction.response.send_message(render.confirm_text(spec, quote), view=view, ephemeral=True)
+        view.prompt = interaction
+        return None
+    accepted = await jobs.accept(request)
     await send_ephemeral(interaction, render.accepted_text(accepted))
     await open_progress_message(bot, interaction, accepted)
     return accepted
+
+
+class ConfirmView(discord.ui.View):
+    """The private "pay this much?" prompt. Not persistent: after a restart or the timeout it is
+    simply gone, and nothing was ever held for it."""
+
+    def __init__(self, bot: WanBot, spec: VideoSpec, *, parent_job_id: int | None, owner_id: int) -> None:
+        super().__init__(timeout=CONFIRM_TIMEOUT_SECONDS)
+        self.bot = bot
+        self.spec = spec
+        self.parent_job_id = parent_job_id
+        self.owner_id = owner_id
+        self.prompt: discord.Interaction | None = None
+        self.decided = False
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        # The prompt is ephemeral, so only its owner sees it; this keeps it that way for any client.
+        return interaction.user.id == self.owner_id
+
+    def _decide(self) -> bool:
+        """True for the first press only: a double click never holds twice."""
+        if self.decided:
+            return False
+        self.decided = True
+        self.stop()
+        return True
+
+    @discord.ui.button(label="Confirm", style=discord.ButtonStyle.success, emoji="✅")
+    async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button[ConfirmView]) -> None:
+        if not self._decide():
+            return
+        try:
+            check_bot_can_post(interaction)
+            # Built from the press, not the prompt: roles and permissions as they are now.
+            request = job_request(interaction, self.spec, self.parent_job_id)
+            accepted = await self.bot.services.jobs.accept(request)
+        except UserFacingError as error:
+            await interaction.response.edit_message(content=error.message, view=None)
+            return
+        except Exception as error:
+            await report_error(interaction, error)
+            return
+        await interaction.response.edit_message(content=render.accepted_text(accepted), view=None)
+        await open_progress_message(self.bot, interaction, accepted)
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
+    async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button[ConfirmView]) -> None:
+        if not self._decide():
+            return
+        await interaction.response.edit_message(content="Cancelled. Nothing was charged.", view=None)
+
+    async def on_timeout(self) -> None:
+        if self.decided or self.prompt is None:
+            return
+        self.decided = True
+        minutes = round(CONFIRM_TIMEOUT_SECONDS / 60)
+        try:
+            await self.prompt.edit_original_response(
+                content=f"Not confirmed within {minutes} minutes, so nothing was charged. Start it again "
+                "when you are ready.",
+                view=None,
+            )
+        except discord.HTTPException:
+            log.debug("could not mark a confirm prompt as expired", exc_info=True)
 
 
 async def open_progress_message(bot: WanBot, interaction: discord.Interaction, accepted: Accepted) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime
 import discord
 
 from bot.domain.models import Balance, Job, JobState, VideoSpec
-from bot.services.jobs import Accepted
+from bot.services.jobs import Accepted, Quote
 
 PROMPT_PREVIEW_CHARS = 300
 _COLOR = discord.Colour.from_rgb(88, 101, 242)
@@ -43,11 +43,26 @@ def accepted_text(accepted: Accepted) -> str:
     )
 
 
-def progress_text(job: Job, now: datetime) -> str:
+def confirm_text(spec: VideoSpec, quote: Quote) -> str:
+    return (
+        f"💳 **Confirm this video?** {spec_line(spec)}\n"
+        f"Price **{quote.price}** credits · balance now **{quote.balance.available}**, "
+        f"after it **{quote.balance_after}**.\n"
+        "Nothing is held until you press Confirm, and the credits come back if the video is not posted."
+    )
+
+
+def progress_text(job: Job, now: datetime, *, queue_position: int | None = None) -> str:
     """The public progress message. It names the member without pinging them (no allowed mentions)."""
     head = f"🎬 **Job #{job.id}** for <@{job.member_id}> · {spec_line(job.spec)}"
     state = job.state
-    if state is JobState.ACCEPTED:
+    if state is JobState.ACCEPTED and queue_position is not None:
+        ahead = queue_position - 1
+        line = (
+            f"⏳ Queued: number **{queue_position}** in line for the renderer"
+            f" ({ahead} job{'s' if ahead != 1 else ''} ahead; members take turns)."
+        )
+    elif state is JobState.ACCEPTED:
         line = "⏳ Queued: waiting to be sent to the renderer."
     elif state in (JobState.SUBMITTED, JobState.RENDERING):
         # A relative timestamp ticks in every client by itself, so no edit is needed to keep it current.
@@ -98,3 +113,12 @@ def result_text(job: Job, *, link: str | None = None) -> str:
 def balance_line(balance: Balance) -> str:
     held = f" ({balance.held} held by running jobs)" if balance.held else ""
     return f"**{balance.available}** credits available{held}"
+
+
+_PERIOD_UNIT = {"daily": "day", "weekly": "week", "monthly": "month"}
+
+
+def allowance_text(amount: int, period: str) -> str:
+    """ "500 per week", or "500, no refills" for a one-time allowance."""
+    unit = _PERIOD_UNIT.get(period)
+    return f"{amount} per {unit}" if unit else f"{amount}, no refills"

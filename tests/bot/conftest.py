@@ -26,6 +26,8 @@ from tests.fakes.apimall_server import FakeApimall
 from tests.fakes.wan26ai_server import FakeWan26ai
 
 API_KEY = "sk-test-0123456789abcdef"
+# For tests about something else: no confirm prompt, no cooldown between two /video.
+RELAXED: dict[str, dict[str, Any]] = {"credits": {"confirm_above": 100_000}, "limits": {"cooldown_seconds": 0}}
 
 
 @dataclass

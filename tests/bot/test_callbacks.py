@@ -24,7 +24,10 @@ async def post(url: str, body: bytes = b"{}", headers: dict[str, str] | None = N
 
 
 async def test_a_callback_delivers_before_the_next_poll(world_factory: Any) -> None:
-    async with world_factory("wan26ai", server={"send_callbacks": True}, web=WEB, callbacks=CALLBACKS) as world:
+    # No confirm prompt for this 220-credit render: the test is about callbacks.
+    async with world_factory(
+        "wan26ai", server={"send_callbacks": True}, web=WEB, callbacks=CALLBACKS, credits={"confirm_above": 1000}
+    ) as world:
         await world.video(world.alice, duration="10", resolution="1080p")
         await world.env.advance_time(5)
         [create] = world.server.requests_to("generate")

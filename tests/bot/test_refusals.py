@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from tests.bot.conftest import RELAXED
+
 PNG = ("cat.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64)
 MP4 = ("clip.mp4", b"\x00\x00\x00\x20ftypisom" + b"0" * 64)
 
@@ -28,7 +30,7 @@ MP4 = ("clip.mp4", b"\x00\x00\x00\x20ftypisom" + b"0" * 64)
 async def test_refusal_is_private_free_and_never_reaches_the_provider(
     world_factory: Any, options: dict[str, Any], says: str
 ) -> None:
-    async with world_factory("apimall") as world:
+    async with world_factory("apimall", **RELAXED) as world:
         times = options.pop("_times", 1)
         for _ in range(times):
             result = await world.video(world.alice, **options)
@@ -44,7 +46,7 @@ async def test_refusal_is_private_free_and_never_reaches_the_provider(
 
 
 async def test_insufficient_balance_names_price_balance_and_what_to_do(world_factory: Any) -> None:
-    async with world_factory() as world:
+    async with world_factory(**RELAXED) as world:
         await world.video(world.alice, duration="15", resolution="1080p")  # 325, leaves 175
         result = await world.video(world.alice, duration="10", resolution="1080p")  # 220
         text = result.response.content

@@ -8,7 +8,7 @@ import pytest
 
 from bot.domain.models import JobState
 from bot.storage.jobs import JobRepository
-from tests.bot.conftest import custom_id
+from tests.bot.conftest import RELAXED, custom_id
 
 
 @pytest.mark.parametrize("kind", ["sandbox", "apimall", "wan26ai"])
@@ -102,7 +102,7 @@ async def test_buttons_work_after_a_restart(world_factory: Any) -> None:
 
 
 async def test_delete_is_for_the_owner_or_a_moderator(world_factory: Any) -> None:
-    async with world_factory() as world:
+    async with world_factory(**RELAXED) as world:
         await world.video(world.alice)
         await world.video(world.alice)
         await world.env.advance_time(30)

@@ -40,7 +40,10 @@ async def test_text_to_video_on_the_sandbox(world_factory: Any) -> None:
 @pytest.mark.parametrize("kind", ["wan26ai", "apimall"])
 async def test_text_to_video_on_each_provider_api(world_factory: Any, kind: str) -> None:
     async with world_factory(kind) as world:
-        await world.video(world.alice, duration="10", resolution="1080p")
+        prompt = await world.video(world.alice, duration="10", resolution="1080p")
+        # 220 credits is above the default confirm_above (200): nothing reaches the provider until Confirm.
+        assert "Confirm" in prompt.response.content and not world.server.requests_to("generate")
+        await world.alice.click(prompt.response, label="Confirm")
         await world.env.advance_time(5)
         [create] = world.server.requests_to("generate")
         body = create.json

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.storage.db import bundled_migrations
 from tests.cli.conftest import DISCORD_TOKEN, Cli, write_config
 from tests.fakes.discord_api import APPLICATION_ID, FakeDiscordApi
 from tests.fakes.wan26ai_server import FakeWan26ai
@@ -38,7 +39,7 @@ async def test_a_rejected_key_is_reported(tmp_path: Path, cli: Cli) -> None:
         text = provider(server) + f'[discord]\ntoken = "{DISCORD_TOKEN}"\n'
         result = await cli("check", "--skip-discord", "--config", str(write_config(tmp_path, text)))
     assert result.code == 1
-    assert "ok       database:" in result.out and "schema version 2" in result.out
+    assert "ok       database:" in result.out and f"schema version {bundled_migrations()[-1].version}" in result.out
     assert f"PROBLEM  provider: wan26ai at {server.base_url} rejected the API key (HTTP 401)" in result.out
     assert "WAN_API_KEY" in result.out
     assert "1 problem found: provider." in result.out

@@ -1,0 +1,129 @@
+"""What a server's admins change: allowances, refill period, budget, channels, admin channel.
+
+Every change is one transaction and one log line naming the admin. Permission is checked by the
+caller (the /wan-admin cog checks Manage Server itself on every command, whatever Discord's
+command permissions say); this service validates values and writes them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.domain.clock import Clock
+from bot.domain.periods import Period
+from bot.errors import InvalidRequest, NotFound
+from bot.services.allowances import GuildAllowancePolicy, PolicyView
+from bot.services.budget import BudgetGuard, BudgetStatus
+from bot.storage.db import Database
+from bot.storage.settings import SettingsRepository
+
+log = logging.getLogger(__name__)
+
+MAX_ALLOWANCE = 1_000_000
+MAX_BUDGET = 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class ServerOverview:
+    policy: PolicyView
+    budget: BudgetStatus
+    channels: list[int]
+    admin_channel_id: int | None
+
+
+class AdminService:
+    def __init__(
+        self,
+        db: Database,
+        settings: SettingsRepository,
+        policy: GuildAllowancePolicy,
+        budget: BudgetGuard,
+        clock: Clock,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.policy = policy
+        self.budget = budget
+        self.clock = clock
+
+    async def overview(self, guild_id: int) -> ServerOverview:
+        now = self.clock()
+        async with self.db.reading() as tx:
+            policy = await self.policy.view_in(tx, guild_id)
+            budget = await self.budget.server_status_in(tx, guild_id, now)
+            settings = await self.settings.get_in(tx, guild_id)
+        channels = await self.settings.allowed_channels(guild_id)
+        return ServerOverview(policy, budget, channels, settings.admin_channel_id)
+
+    # --- allowances --------------------------------------------------------------------------
+
+    async def set_default_allowance(self, guild_id: int, amount: int, *, actor_id: int) -> None:
+        _check_amount(amount, MAX_ALLOWANCE, "The allowance")
+        async with self.db.transaction() as tx:
+            await self.settings.update_in(tx, guild_id, at=self.clock(), actor_id=actor_id, default_allowance=amount)
+        log.info("default allowance set guild=%d amount=%d by=%d", guild_id, amount, actor_id)
+
+    async def set_role_allowance(self, guild_id: int, role_id: int, amount: int, *, actor_id: int) -> None:
+        _check_amount(amount, MAX_ALLOWANCE, "The allowance")
+        async with self.db.transaction() as tx:
+            await self.settings.set_role_allowance_in(tx, guild_id, role_id, amount, at=self.clock(), actor_id=actor_id)
+        log.info("role allowance set guild=%d role=%d amount=%d by=%d", guild_id, role_id, amount, actor_id)
+
+    async def clear_role_allowance(self, guild_id: int, role_id: int, *, actor_id: int) -> None:
+        async with self.db.transaction() as tx:
+            removed = await self.settings.clear_role_allowance_in(tx, guild_id, role_id)
+        if not removed:
+            raise NotFound("That role has no allowance of its own; members with it get the default already.")
+        log.info("role allowance cleared guild=%d role=%d by=%d", guild_id, role_id, actor_id)
+
+    async def set_refill_period(self, guild_id: int, period: Period, *, actor_id: int) -> None:
+        async with self.db.transaction() as tx:
+            await self.settings.update_in(tx, guild_id, at=self.clock(), actor_id=actor_id, refill_period=period)
+        log.info("refill period set guild=%d period=%s by=%d", guild_id, period, actor_id)
+
+    # --- budget ------------------------------------------------------------------------------
+
+    async def set_budget(self, guild_id: int, cap: int, period: Period | None, *, actor_id: int) -> BudgetStatus:
+        """Set the server's cap (0 removes it) and, optionally, the period it counts over."""
+        _check_amount(cap, MAX_BUDGET, "The budget")
+        fields: dict[str, object] = {"budget_cap": cap}
+        if period is not None:
+            fields["budget_period"] = period
+        now = self.clock()
+        async with self.db.transaction() as tx:
+            await self.settings.update_in(tx, guild_id, at=now, actor_id=actor_id, **fields)
+            status = await self.budget.server_status_in(tx, guild_id, now)
+        log.info("budget set guild=%d cap=%d period=%s by=%d", guild_id, cap, status.period, actor_id)
+        return status
+
+    # --- channels ----------------------------------------------------------------------------
+
+    async def add_channel(self, guild_id: int, channel_id: int, *, actor_id: int) -> list[int]:
+        async with self.db.transaction() as tx:
+            added = await self.settings.add_channel_in(tx, guild_id, channel_id, at=self.clock(), actor_id=actor_id)
+        if not added:
+            raise InvalidRequest("That channel is already allowed.")
+        log.info("channel allowed guild=%d channel=%d by=%d", guild_id, channel_id, actor_id)
+        return await self.settings.allowed_channels(guild_id)
+
+    async def remove_channel(self, guild_id: int, channel_id: int, *, actor_id: int) -> list[int]:
+        async with self.db.transaction() as tx:
+            removed = await self.settings.remove_channel_in(tx, guild_id, channel_id)
+        if not removed:
+            raise NotFound("That channel is not in the allowed list; `/wan-admin channels list` shows it.")
+        log.info("channel disallowed guild=%d channel=%d by=%d", guild_id, channel_id, actor_id)
+        return await self.settings.allowed_channels(guild_id)
+
+    async def allowed_channels(self, guild_id: int) -> list[int]:
+        return await self.settings.allowed_channels(guild_id)
+
+    async def set_admin_channel(self, guild_id: int, channel_id: int | None, *, actor_id: int) -> None:
+        async with self.db.transaction() as tx:
+            await self.settings.update_in(tx, guild_id, at=self.clock(), actor_id=actor_id, admin_channel_id=channel_id)
+        log.info("admin channel set guild=%d channel=%s by=%d", guild_id, channel_id, actor_id)
+
+
+def _check_amount(amount: int, maximum: int, what: str) -> None:
+    if not 0 <= amount <= maximum:
+        raise InvalidRequest(f"{what} must be between 0 and {maximum:,} credits.")
