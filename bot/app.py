@@ -16,6 +16,9 @@ from bot.storage.db import Database
 from bot.ui.buttons import DYNAMIC_ITEMS
 from bot.ui.delivery import DiscordJobEvents
 from bot.ui.errors import install_error_handler
+from bot.ui.pages import PAGE_ITEMS
+from bot.ui.reports import REPORT_ITEMS
+from bot.ui.review import REVIEW_ITEMS
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +27,8 @@ EXTENSIONS = (
     "cogs.credits",
     "cogs.jobs",
     "cogs.runner",
+    "cogs.moderation",
+    "cogs.review_admin",
 )
 
 
@@ -63,7 +68,7 @@ class WanBot(commands.Bot):
             clock=self.clock,
             events=events,
         )
-        self.add_dynamic_items(*DYNAMIC_ITEMS)
+        self.add_dynamic_items(*DYNAMIC_ITEMS, *REVIEW_ITEMS, *REPORT_ITEMS, *PAGE_ITEMS)
         install_error_handler(self.tree)
         for extension in EXTENSIONS:
             await self.load_extension(extension)

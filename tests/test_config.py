@@ -85,3 +85,12 @@ def test_secret_never_in_validation_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(path, environ={})
     assert "sk-very-secret" not in str(caught.value)
+
+
+def test_the_global_rule_list_is_checked_when_loaded(tmp_path: Path) -> None:
+    good = write(tmp_path, '[moderation]\nblocked_words = ["Gore"]\nblocked_patterns = ["blood\\\\s*bath"]\n')
+    config = load_config(good, environ={})
+    assert config.moderation.blocked_words == ["Gore"]
+    bad = write(tmp_path, '[moderation]\nblocked_patterns = ["(?<=x)y"]\n')
+    with pytest.raises(ConfigError, match=r"moderation\.blocked_patterns.*not a pattern I can use"):
+        load_config(bad, environ={})

@@ -9,16 +9,25 @@ import aiohttp
 
 from bot.config import Config
 from bot.domain.clock import Clock
+from bot.domain.rules import RuleSet
 from bot.domain.validation import MediaLimits
 from bot.providers.base import Provider
 from bot.services.credits import CreditService, FixedAllowancePolicy
 from bot.services.events import JobEvents, OperatorAlerts
 from bot.services.fetch import ResultFetcher
 from bot.services.jobs import JobService
+from bot.services.moderation import ModerationService
+from bot.services.prompt_rules import BlockCheck, PromptRuleCheck, PromptRuleService
+from bot.services.reports import ReportService
+from bot.services.review import ReviewService
 from bot.services.runner import JobRunner, RunnerSettings
+from bot.storage.audit import AuditRepository
 from bot.storage.db import Database
 from bot.storage.jobs import JobRepository
 from bot.storage.ledger import LedgerRepository
+from bot.storage.moderation import ModerationRepository
+from bot.storage.reports import ReportRepository
+from bot.storage.reviews import ReviewRepository
 
 
 @dataclass(slots=True)
@@ -33,6 +42,11 @@ class Services:
     jobs: JobService
     runner: JobRunner
     media_limits: MediaLimits
+    audit: AuditRepository
+    moderation: ModerationService
+    rules: PromptRuleService
+    reviews: ReviewService
+    reports: ReportService
 
 
 def build_services(
@@ -47,8 +61,12 @@ def build_services(
 ) -> Services:
     ledger = LedgerRepository(db)
     job_repo = JobRepository(db)
+    audit = AuditRepository(db)
+    mod_repo = ModerationRepository(db)
+    review_repo = ReviewRepository(db)
+    report_repo = ReportRepository(db)
     policy = FixedAllowancePolicy(config.credits.default_allowance, config.credits.refill_period)
-    credits = CreditService(db, ledger, policy, clock)
+    credits = CreditService(db, ledger, policy, clock, audit=audit)
     jobs = JobService(
         db=db,
         jobs=job_repo,
@@ -57,6 +75,24 @@ def build_services(
         provider_name=provider.info.name,
         clock=clock,
     )
+    moderation = ModerationService(
+        db=db,
+        repo=mod_repo,
+        audit=audit,
+        credits=credits,
+        jobs=job_repo,
+        reviews=review_repo,
+        reports=report_repo,
+        clock=clock,
+    )
+    global_rules = RuleSet.from_lists("global", config.moderation.blocked_words, config.moderation.blocked_patterns)
+    rules = PromptRuleService(db=db, repo=mod_repo, audit=audit, global_rules=global_rules, clock=clock)
+    # Cheapest and most final first: a blocked member is refused before their prompt is even read.
+    jobs.request_checks += [BlockCheck(mod_repo), PromptRuleCheck(rules)]
+    reviews = ReviewService(
+        db=db, reviews=review_repo, settings=mod_repo, jobs=job_repo, credits=credits, audit=audit, clock=clock
+    )
+    reports = ReportService(db=db, reports=report_repo, jobs=job_repo, audit=audit, clock=clock)
     runner = JobRunner(
         db=db,
         jobs=job_repo,
@@ -65,6 +101,7 @@ def build_services(
         events=events,
         clock=clock,
         alerts=alerts,
+        refusals=moderation,
         settings=RunnerSettings(
             poll_interval=config.provider.poll_interval_seconds,
             job_timeout=timedelta(minutes=config.provider.job_timeout_minutes),
@@ -95,4 +132,9 @@ def build_services(
         jobs=jobs,
         runner=runner,
         media_limits=limits,
+        audit=audit,
+        moderation=moderation,
+        rules=rules,
+        reviews=reviews,
+        reports=reports,
     )
