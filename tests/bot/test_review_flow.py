@@ -78,7 +78,12 @@ async def test_approve_after_a_restart_posts_once_and_pings_only_the_member(worl
         assert review_row.published_message_id == posted.id
         assert (await world.bot.services.jobs.get(job.id)).result_message_id == posted.id
         assert (await world.balance(world.alice)).available == 420  # approval moves no money
-        assert AuditAction.APPROVE in await actions(world)
+        log = await world.bot.services.audit.entries(world.guild.id)
+        assert [(e.action, e.actor_id) for e in log] == [
+            (AuditAction.SETTING, world.admin.id),  # review mode on
+            (AuditAction.APPROVE, world.mod.id),
+        ]
+        assert "review on" in (log[0].detail or "") and log[1].job_id == job.id
 
 
 async def test_two_moderators_approving_at_once_make_one_decision_and_one_post(world_factory: Any) -> None:
