@@ -24,6 +24,9 @@ from bot.ui.alerts import DiscordNoticeSink
 from bot.ui.buttons import DYNAMIC_ITEMS
 from bot.ui.delivery import DiscordJobEvents
 from bot.ui.errors import install_error_handler
+from bot.ui.pages import PAGE_ITEMS
+from bot.ui.reports import REPORT_ITEMS
+from bot.ui.review import REVIEW_ITEMS
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,7 @@ EXTENSIONS = (
     "cogs.jobs",
     "cogs.runner",
     "cogs.admin",
+    "cogs.moderation",
 )
 # Extensions with no commands that start background work: left out when only registering commands.
 BACKGROUND_EXTENSIONS = frozenset({"cogs.runner"})
@@ -99,7 +103,7 @@ class WanBot(commands.Bot):
         self.metrics.bind(
             jobs=self.services.job_repo, ledger=self.services.ledger, runner_stats=self.services.runner.stats
         )
-        self.add_dynamic_items(*DYNAMIC_ITEMS)
+        self.add_dynamic_items(*DYNAMIC_ITEMS, *REVIEW_ITEMS, *REPORT_ITEMS, *PAGE_ITEMS)
         install_error_handler(self.tree)
         # Before the loop starts, so the first job submitted already carries its callback URL.
         await self._start_ops_server(started_at)

@@ -27,6 +27,9 @@ from pydantic import (
 )
 
 from bot.domain.models import Duration, Resolution
+from bot.domain.moderation import RuleKind
+from bot.domain.rules import validate_rule
+from bot.errors import InvalidRequest
 
 ProviderKind = Literal["wan26ai", "apimall", "sandbox"]
 RefillPeriod = Literal["daily", "weekly", "monthly", "never"]
@@ -236,6 +239,34 @@ class CallbacksConfig(_Section):
         return value
 
 
+class ModerationConfig(_Section):
+    """The global prompt rules, applied in every server before its own (see bot.domain.rules)."""
+
+    blocked_words: list[str] = Field(default_factory=list)
+    blocked_patterns: list[str] = Field(default_factory=list)
+
+    @field_validator("blocked_words")
+    @classmethod
+    def _words_are_usable(cls, values: list[str]) -> list[str]:
+        for value in values:
+            _check_rule(RuleKind.WORD, value)
+        return values
+
+    @field_validator("blocked_patterns")
+    @classmethod
+    def _patterns_compile(cls, values: list[str]) -> list[str]:
+        for value in values:
+            _check_rule(RuleKind.PATTERN, value)
+        return values
+
+
+def _check_rule(kind: RuleKind, value: str) -> None:
+    try:
+        validate_rule(kind, value)
+    except InvalidRequest as error:
+        raise ValueError(f"{value!r}: {error.message}") from None
+
+
 class Config(_Section):
     discord: DiscordConfig = Field(default_factory=DiscordConfig)
     provider: ProviderConfig = Field(default_factory=ProviderConfig)
@@ -246,6 +277,7 @@ class Config(_Section):
     requests: RequestsConfig = Field(default_factory=RequestsConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     loop: LoopConfig = Field(default_factory=LoopConfig)
+    moderation: ModerationConfig = Field(default_factory=ModerationConfig)
     web: WebConfig = Field(default_factory=WebConfig)
     callbacks: CallbacksConfig = Field(default_factory=CallbacksConfig)
 

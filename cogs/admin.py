@@ -1,4 +1,5 @@
-"""/wan-admin: allowances, grants, refill period, budget, channels, admin channel, stats, export.
+"""/wan-admin: allowances, grants, refill period, budget, channels, admin channel, stats, export,
+review mode (the ``review`` subgroup from ``cogs.review_admin``) and the moderators' channel.
 
 Discord hides the group from members without Manage Server (``default_permissions``), but a
 server's admins can show it to anyone in Server Settings → Integrations, and Discord then lets
@@ -15,31 +16,20 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.errors import InvalidRequest, NotPermitted
+from bot.errors import InvalidRequest
 from bot.services.admin import MAX_ALLOWANCE, MAX_BUDGET, ServerOverview
 from bot.services.budget import BudgetStatus, period_phrase
 from bot.services.credits import MAX_GRANT
-from bot.services.reports import Stats
+from bot.services.stats import Stats
 from bot.ui import render
 from bot.ui.flow import member_context
+from bot.ui.permissions import require_admin
+from cogs.review_admin import ReviewSettings
 
 if TYPE_CHECKING:
     from bot.app import WanBot
 
 PeriodChoice = Literal["daily", "weekly", "monthly", "never"]
-
-
-def require_admin(interaction: discord.Interaction) -> tuple[int, int]:
-    """The server and the admin acting, once Manage Server is confirmed; refuses everyone else."""
-    if interaction.guild_id is None:
-        raise NotPermitted("This command only works in a server.")
-    permissions = interaction.permissions
-    if not (permissions.manage_guild or permissions.administrator):
-        raise NotPermitted(
-            "`/wan-admin` needs the Manage Server permission. Server settings may show the command to "
-            "you, but the bot only takes these changes from people who can manage the server."
-        )
-    return interaction.guild_id, interaction.user.id
 
 
 async def reply(interaction: discord.Interaction, content: str, *, file: discord.File | None = None) -> None:
@@ -112,6 +102,20 @@ class AdminCog(commands.GroupCog, group_name="wan-admin", group_description="Cre
     def __init__(self, bot: WanBot) -> None:
         self.bot = bot
         super().__init__()
+        assert self.app_command is not None  # a GroupCog always has its group
+        self.app_command.add_command(ReviewSettings())
+
+    # --- moderation settings -------------------------------------------------------------------
+
+    @app_commands.command(name="mod-channel", description="Where reports and provider refusals are announced")
+    @app_commands.describe(channel="The moderators' channel; leave out to clear it")
+    async def mod_channel(self, interaction: discord.Interaction, channel: discord.TextChannel | None = None) -> None:
+        guild_id, actor_id = require_admin(interaction)
+        await self.bot.services.moderation.set_mod_channel(
+            guild_id, actor_id=actor_id, channel_id=channel.id if channel else None
+        )
+        where = channel.mention if channel else "the review channel (if one is set)"
+        await reply(interaction, f"Reports and provider refusals now go to {where}.")
 
     # --- grants --------------------------------------------------------------------------------
 
@@ -248,7 +252,7 @@ class AdminCog(commands.GroupCog, group_name="wan-admin", group_description="Cre
     @app_commands.command(name="stats", description="Credits spent per day and top members, last 30 days (chart)")
     async def stats(self, interaction: discord.Interaction) -> None:
         guild_id, _ = require_admin(interaction)
-        reports = self.bot.services.reports
+        reports = self.bot.services.stats
         stats = await reports.stats(guild_id)
         chart = discord.File(io.BytesIO(reports.chart(stats)), filename="spend-30-days.png")
         await reply(interaction, stats_text(stats), file=chart)
@@ -256,7 +260,7 @@ class AdminCog(commands.GroupCog, group_name="wan-admin", group_description="Cre
     @app_commands.command(name="export", description="The server's credit ledger as a CSV file")
     async def export(self, interaction: discord.Interaction) -> None:
         guild_id, _ = require_admin(interaction)
-        data = await self.bot.services.reports.ledger_csv(guild_id)
+        data = await self.bot.services.stats.ledger_csv(guild_id)
         limit = interaction.guild.filesize_limit if interaction.guild else 10 * 1_048_576
         if len(data) > limit:
             await reply(

@@ -15,7 +15,7 @@ from bot.services.credits import CreditService, FixedAllowancePolicy, MemberCont
 from bot.services.jobs import JobRequest, JobService
 from bot.services.limits import ChannelCheck, FairnessGuard
 from bot.services.notices import AdminNotices
-from bot.services.reports import ReportService
+from bot.services.stats import StatsService
 from bot.storage.db import Database
 from bot.storage.jobs import JobRepository
 from bot.storage.ledger import LedgerRepository
@@ -90,7 +90,7 @@ class Guarded:
     admin: AdminService
     notices: AdminNotices
     sink: RecordingSink
-    reports: ReportService
+    stats: StatsService
 
 
 def build_guarded(db: Database, clock: ManualClock, **sections: dict[str, Any]) -> Guarded:
@@ -117,5 +117,5 @@ def build_guarded(db: Database, clock: ManualClock, **sections: dict[str, Any]) 
         admin=AdminService(db, settings, policy, budget, clock),
         notices=notices,
         sink=sink,
-        reports=ReportService(ledger, spend, clock),
+        stats=StatsService(ledger, spend, clock),
     )

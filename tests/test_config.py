@@ -117,3 +117,12 @@ def test_public_base_url_loses_its_trailing_slash(tmp_path: Path) -> None:
     text = '[web]\nenabled = true\n[callbacks]\nenabled = true\npublic_base_url = "https://bot.example.org/"\n'
     config = load_config(write(tmp_path, text), environ={})
     assert config.callbacks.public_base_url == "https://bot.example.org"
+
+
+def test_the_global_rule_list_is_checked_when_loaded(tmp_path: Path) -> None:
+    good = write(tmp_path, '[moderation]\nblocked_words = ["Gore"]\nblocked_patterns = ["blood\\\\s*bath"]\n')
+    config = load_config(good, environ={})
+    assert config.moderation.blocked_words == ["Gore"]
+    bad = write(tmp_path, '[moderation]\nblocked_patterns = ["(?<=x)y"]\n')
+    with pytest.raises(ConfigError, match=r"moderation\.blocked_patterns.*not a pattern I can use"):
+        load_config(bad, environ={})

@@ -11,6 +11,7 @@ import aiohttp
 from bot.config import Config
 from bot.domain.clock import Clock
 from bot.domain.models import Job
+from bot.domain.rules import RuleSet
 from bot.domain.validation import MediaLimits
 from bot.providers.base import Provider
 from bot.services.admin import AdminService
@@ -21,12 +22,20 @@ from bot.services.events import JobEvents
 from bot.services.fetch import ResultFetcher
 from bot.services.jobs import JobService
 from bot.services.limits import ChannelCheck, FairnessGuard
+from bot.services.moderation import ModerationService
 from bot.services.notices import AdminNotices, NoticeSink
+from bot.services.prompt_rules import BlockCheck, PromptRuleCheck, PromptRuleService
 from bot.services.reports import ReportService
+from bot.services.review import ReviewService
 from bot.services.runner import JobRunner, RunnerSettings
+from bot.services.stats import StatsService
+from bot.storage.audit import AuditRepository
 from bot.storage.db import Database
 from bot.storage.jobs import JobRepository
 from bot.storage.ledger import LedgerRepository
+from bot.storage.moderation import ModerationRepository
+from bot.storage.reports import ReportRepository
+from bot.storage.reviews import ReviewRepository
 from bot.storage.settings import SettingsRepository
 from bot.storage.spend import SpendRepository
 
@@ -46,6 +55,11 @@ class Services:
     media_limits: MediaLimits
     notices: AdminNotices
     admin: AdminService
+    stats: StatsService
+    audit: AuditRepository
+    moderation: ModerationService
+    rules: PromptRuleService
+    reviews: ReviewService
     reports: ReportService
 
 
@@ -64,8 +78,12 @@ def build_services(
     job_repo = JobRepository(db)
     settings = SettingsRepository(db)
     spend = SpendRepository(db)
+    audit = AuditRepository(db)
+    mod_repo = ModerationRepository(db)
+    review_repo = ReviewRepository(db)
+    report_repo = ReportRepository(db)
     policy = GuildAllowancePolicy(settings, config.credits)
-    credits = CreditService(db, ledger, policy, clock)
+    credits = CreditService(db, ledger, policy, clock, audit=audit)
     notices = AdminNotices(settings, clock, notice_sink)
     budget = BudgetGuard(settings, spend, config.budget)
     jobs = JobService(
@@ -76,11 +94,28 @@ def build_services(
         provider_name=provider.info.name,
         clock=clock,
     )
-    # Refusals that need no transaction first, then the ones decided with the hold: the member's
+    moderation = ModerationService(
+        db=db,
+        repo=mod_repo,
+        audit=audit,
+        credits=credits,
+        jobs=job_repo,
+        reviews=review_repo,
+        reports=report_repo,
+        clock=clock,
+    )
+    global_rules = RuleSet.from_lists("global", config.moderation.blocked_words, config.moderation.blocked_patterns)
+    rules = PromptRuleService(db=db, repo=mod_repo, audit=audit, global_rules=global_rules, clock=clock)
+    # Refusals that need no transaction first, cheapest and most final first: a blocked member is
+    # refused before their prompt is even read. Then the ones decided with the hold: the member's
     # own limits before the server's and the operator's budgets.
-    jobs.request_checks.append(ChannelCheck(settings))
+    jobs.request_checks += [BlockCheck(mod_repo), ChannelCheck(settings), PromptRuleCheck(rules)]
     jobs.hold_guards.extend([FairnessGuard(job_repo, config.limits), budget])
     jobs.refusal_listeners.append(notices)
+    reviews = ReviewService(
+        db=db, reviews=review_repo, settings=mod_repo, jobs=job_repo, credits=credits, audit=audit, clock=clock
+    )
+    reports = ReportService(db=db, reports=report_repo, jobs=job_repo, audit=audit, clock=clock)
     runner = JobRunner(
         db=db,
         jobs=job_repo,
@@ -89,6 +124,7 @@ def build_services(
         events=events,
         clock=clock,
         alerts=notices,
+        refusals=moderation,
         callback_url_for=callback_url_for,
         settings=RunnerSettings(
             poll_interval=config.provider.poll_interval_seconds,
@@ -124,5 +160,10 @@ def build_services(
         media_limits=limits,
         notices=notices,
         admin=AdminService(db, settings, policy, budget, clock),
-        reports=ReportService(ledger, spend, clock),
+        stats=StatsService(ledger, spend, clock),
+        audit=audit,
+        moderation=moderation,
+        rules=rules,
+        reviews=reviews,
+        reports=reports,
     )

@@ -13,8 +13,10 @@ from typing import Protocol
 
 from bot.domain.clock import Clock
 from bot.domain.models import Balance, Job, LedgerEntry, LedgerKind
+from bot.domain.moderation import AuditAction
 from bot.domain.periods import Period, next_refill, period_key
 from bot.errors import InvalidRequest
+from bot.storage.audit import AuditRepository
 from bot.storage.db import Database, Tx
 from bot.storage.ledger import LedgerRepository
 
@@ -71,11 +73,20 @@ class CreditOverview:
 
 
 class CreditService:
-    def __init__(self, db: Database, ledger: LedgerRepository, policy: AllowancePolicy, clock: Clock) -> None:
+    def __init__(
+        self,
+        db: Database,
+        ledger: LedgerRepository,
+        policy: AllowancePolicy,
+        clock: Clock,
+        audit: AuditRepository | None = None,
+    ) -> None:
         self.db = db
         self.ledger = ledger
         self.policy = policy
         self.clock = clock
+        # Grants are admin actions: with an audit log, each is recorded in the grant's own transaction.
+        self.audit = audit
 
     # --- refills ---------------------------------------------------------------------------
 
@@ -152,9 +163,42 @@ class CreditService:
                 actor_id=actor_id,
                 reason=reason,
             )
+            if self.audit is not None:
+                await self.audit.record_in(
+                    tx,
+                    guild_id=guild_id,
+                    actor_id=actor_id,
+                    action=AuditAction.GRANT,
+                    at=now,
+                    target_member_id=member.member_id,
+                    reason=reason,
+                    detail=f"{amount:+d} credits",
+                )
             return await self.ledger.balance_in(tx, guild_id, member.member_id)
 
     # --- job money -------------------------------------------------------------------------
+
+    async def refund_in(self, tx: Tx, job: Job, *, actor_id: int, reason: str | None, at: datetime) -> int | None:
+        """Give back what a delivered job kept, as one 'adjust' entry naming the job; the amount, or
+        None when it was already refunded. The unique index ``ledger_one_refund`` makes a second
+        refund impossible even if two callers race past the check."""
+        settlement = await self.ledger.job_settlement(tx, job.id)
+        if settlement is None or settlement.kind is not LedgerKind.SETTLE:
+            raise InvalidRequest(f"Job #{job.id} was not delivered, so nothing was kept to refund.")
+        if await self.ledger.job_refund(tx, job.id) is not None:
+            return None
+        await self.ledger.append(
+            tx,
+            guild_id=job.guild_id,
+            member_id=job.member_id,
+            kind=LedgerKind.ADJUST,
+            amount=settlement.amount,
+            at=at,
+            job_id=job.id,
+            actor_id=actor_id,
+            reason=reason or "refund",
+        )
+        return settlement.amount
 
     async def hold_in(self, tx: Tx, *, guild_id: int, member_id: int, job_id: int, amount: int, at: datetime) -> None:
         await self.ledger.append(

@@ -6,9 +6,11 @@ Implemented by the Discord adapter (``bot.ui.delivery``); the runner never impor
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from bot.domain.models import Job
+from bot.storage.db import Tx
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,4 +50,10 @@ class JobEvents(Protocol):
 class OperatorAlerts(Protocol):
     async def provider_problem(self, guild_id: int, code: str, detail: str) -> None:
         """The operator's provider account needs attention (bad key, out of credits)."""
+        ...
+
+
+class RefusalLog(Protocol):
+    async def record_refusal_in(self, tx: Tx, job: Job, detail: str | None, at: datetime) -> None:
+        """The provider's moderation refused a job: record it for moderators, in the job's own transaction."""
         ...

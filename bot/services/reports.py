@@ -1,77 +1,171 @@
-"""Usage for admins: spend per day and top members over the last days, and the ledger as CSV."""
+"""Reports of public results and removals of result messages.
+
+A result has at most one open report; every member who reports it adds one vote, so moderators
+get one notice with a count instead of a stream of notices. A removal is recorded once per job,
+whoever removes it (the owner with Delete, a moderator with Delete, the report notice's Remove or
+the "Remove video" menu), and closes the job's open report.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
+import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from bot.domain.clock import Clock
-from bot.domain.models import DaySpend, LedgerEntry, MemberSpend
-from bot.services.chart import spend_chart
-from bot.storage.ledger import LedgerRepository
-from bot.storage.spend import SpendRepository
+from bot.domain.models import Job
+from bot.domain.moderation import AuditAction, Removal, Report, ReportState
+from bot.errors import Conflict, NotFound
+from bot.storage.audit import AuditRepository
+from bot.storage.db import Database, Tx
+from bot.storage.jobs import JobRepository
+from bot.storage.reports import ReportRepository
 
-STATS_DAYS = 30
-TOP_MEMBERS = 10
-CSV_COLUMNS = ("id", "created_at", "member_id", "kind", "amount", "job_id", "actor_id", "reason")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
-class Stats:
-    since: datetime  # 00:00 UTC of the first day shown
-    days: list[DaySpend]  # one per day, oldest first, zero days included
-    top: list[MemberSpend]
-
-    @property
-    def total(self) -> int:
-        return sum(day.credits for day in self.days)
-
-    @property
-    def jobs(self) -> int:
-        return sum(day.jobs for day in self.days)
+class ReportOutcome:
+    job: Job
+    report: Report
+    created: bool  # a new report: moderators need a new notice
+    counted: bool  # this member had not reported it before
 
 
-def csv_row(entry: LedgerEntry) -> tuple[str, ...]:
-    return (
-        str(entry.id),
-        entry.created_at.isoformat(),
-        str(entry.member_id),
-        entry.kind.value,
-        str(entry.amount),
-        "" if entry.job_id is None else str(entry.job_id),
-        "" if entry.actor_id is None else str(entry.actor_id),
-        entry.reason or "",
-    )
+@dataclass(frozen=True, slots=True)
+class RemovalOutcome:
+    job: Job
+    removal: Removal
+    closed_report: Report | None  # the open report this removal settled, if there was one
 
 
 class ReportService:
-    def __init__(self, ledger: LedgerRepository, spend: SpendRepository, clock: Clock) -> None:
-        self.ledger = ledger
-        self.spend = spend
+    def __init__(
+        self, *, db: Database, reports: ReportRepository, jobs: JobRepository, audit: AuditRepository, clock: Clock
+    ) -> None:
+        self.db = db
+        self.reports = reports
+        self.jobs = jobs
+        self.audit = audit
         self.clock = clock
 
-    async def stats(self, guild_id: int, days: int = STATS_DAYS) -> Stats:
-        today = self.clock().replace(hour=0, minute=0, second=0, microsecond=0)
-        since = today - timedelta(days=days - 1)
-        found = {day.day: day for day in await self.spend.by_day(guild_id, since)}
-        series = []
-        for offset in range(days):
-            key = (since + timedelta(days=offset)).strftime("%Y-%m-%d")
-            series.append(found.get(key, DaySpend(day=key, credits=0, jobs=0)))
-        top = await self.spend.top_members(guild_id, since, TOP_MEMBERS)
-        return Stats(since=since, days=series, top=top)
+    async def _job_in(self, tx: Tx, guild_id: int, job_id: int) -> Job:
+        job = await self.jobs.get_in(tx, job_id)
+        if job is None or job.guild_id != guild_id:
+            raise NotFound(f"There is no job #{job_id} in this server.")
+        return job
 
-    def chart(self, stats: Stats) -> bytes:
-        first, last = stats.days[0].day, stats.days[-1].day
-        return spend_chart(stats.days, f"Credits spent per day, {first} to {last} (UTC): {stats.total:,} in total")
+    async def report(
+        self, guild_id: int, job_id: int, *, member_id: int, channel_id: int, message_id: int
+    ) -> ReportOutcome:
+        now = self.clock()
+        async with self.db.transaction() as tx:
+            job = await self._job_in(tx, guild_id, job_id)
+            if await self.reports.removal_in(tx, job_id) is not None:
+                raise Conflict("This video was already removed.")
+            current = await self.reports.open_for_job_in(tx, job_id)
+            created = current is None
+            report_id = (
+                await self.reports.create_in(
+                    tx, guild_id=guild_id, job_id=job_id, channel_id=channel_id, message_id=message_id, at=now
+                )
+                if current is None
+                else current.id
+            )
+            counted = await self.reports.add_vote_in(tx, report_id, member_id, now)
+            report = await self.reports.get_in(tx, report_id)
+        assert report is not None
+        if counted:
+            log.info("result reported job=%d by=%d votes=%d", job_id, member_id, report.votes)
+        return ReportOutcome(job, report, created, counted)
 
-    async def ledger_csv(self, guild_id: int) -> bytes:
-        """Every ledger entry of the server, oldest first; UTF-8 with a header row."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(CSV_COLUMNS)
-        for entry in await self.ledger.entries(guild_id):
-            writer.writerow(csv_row(entry))
-        return buffer.getvalue().encode("utf-8")
+    async def get(self, guild_id: int, report_id: int) -> Report:
+        report = await self.reports.get(report_id)
+        if report is None or report.guild_id != guild_id:
+            raise NotFound(f"There is no report #{report_id} in this server.")
+        return report
+
+    async def set_notice(self, report_id: int, channel_id: int, message_id: int) -> Report:
+        await self.reports.set_notice(report_id, channel_id, message_id)
+        report = await self.reports.get(report_id)
+        assert report is not None
+        return report
+
+    async def dismiss(self, guild_id: int, report_id: int, *, actor_id: int) -> Report:
+        now = self.clock()
+        async with self.db.transaction() as tx:
+            report = await self.reports.get_in(tx, report_id)
+            if report is None or report.guild_id != guild_id:
+                raise NotFound(f"There is no report #{report_id} in this server.")
+            if not await self.reports.close_in(tx, report_id, ReportState.DISMISSED, actor_id, now):
+                raise Conflict(_already_closed(report))
+            job = await self._job_in(tx, guild_id, report.job_id)
+            await self.audit.record_in(
+                tx,
+                guild_id=guild_id,
+                actor_id=actor_id,
+                action=AuditAction.DISMISS_REPORT,
+                at=now,
+                target_member_id=job.member_id,
+                job_id=job.id,
+                detail=f"report #{report.id}, {report.votes} member(s)",
+            )
+            closed = await self.reports.get_in(tx, report_id)
+        assert closed is not None
+        return closed
+
+    async def record_removal(
+        self,
+        guild_id: int,
+        job_id: int,
+        *,
+        actor_id: int,
+        channel_id: int,
+        message_id: int,
+        reason: str | None = None,
+    ) -> RemovalOutcome:
+        """Record that a result message was taken down (after it was deleted in Discord)."""
+        now = self.clock()
+        async with self.db.transaction() as tx:
+            job = await self._job_in(tx, guild_id, job_id)
+            by_owner = actor_id == job.member_id
+            added = await self.reports.add_removal_in(
+                tx,
+                job_id=job_id,
+                guild_id=guild_id,
+                channel_id=channel_id,
+                message_id=message_id,
+                actor_id=actor_id,
+                by_owner=by_owner,
+                reason=reason,
+                at=now,
+            )
+            if not added:
+                existing = await self.reports.removal_in(tx, job_id)
+                who = f"<@{existing.actor_id}>" if existing is not None else "someone"
+                raise Conflict(f"The video of job #{job_id} was already removed by {who}.")
+            report = await self.reports.open_for_job_in(tx, job_id)
+            closed_report: Report | None = None
+            if report is not None and await self.reports.close_in(tx, report.id, ReportState.REMOVED, actor_id, now):
+                closed_report = await self.reports.get_in(tx, report.id)
+            via = f"report #{report.id}, {report.votes} member(s)" if report is not None else None
+            await self.audit.record_in(
+                tx,
+                guild_id=guild_id,
+                actor_id=actor_id,
+                action=AuditAction.REMOVE,
+                at=now,
+                target_member_id=job.member_id,
+                job_id=job_id,
+                reason=reason,
+                detail="their own video" if by_owner else via,
+            )
+            removal = await self.reports.removal_in(tx, job_id)
+        assert removal is not None
+        log.info("result removed job=%d by=%d owner=%s", job_id, actor_id, by_owner)
+        return RemovalOutcome(job, removal, closed_report)
+
+
+def _already_closed(report: Report) -> str:
+    verb = "dismissed" if report.state is ReportState.DISMISSED else "handled (the video was removed)"
+    who = f" by <@{report.closed_by}>" if report.closed_by else ""
+    return f"This report was already {verb}{who}."

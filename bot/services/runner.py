@@ -47,7 +47,7 @@ from bot.providers.base import (
     TransientProviderError,
 )
 from bot.services.credits import CreditService
-from bot.services.events import DeliveryError, JobEvents, OperatorAlerts
+from bot.services.events import DeliveryError, JobEvents, OperatorAlerts, RefusalLog
 from bot.storage.db import Database
 from bot.storage.jobs import JobRepository
 
@@ -124,6 +124,7 @@ class JobRunner:
         alerts: OperatorAlerts | None = None,
         callback_url_for: Callable[[Job], str | None] | None = None,
         public_for: Callable[[int], Awaitable[bool]] | None = None,
+        refusals: RefusalLog | None = None,
     ) -> None:
         self.db = db
         self.jobs = jobs
@@ -135,6 +136,7 @@ class JobRunner:
         self.alerts = alerts
         self.callback_url_for = callback_url_for
         self.public_for = public_for
+        self.refusals = refusals
         self.stats = RunnerStats()
         self._busy: set[int] = set()
         # Queue positions last shown per waiting job, so a message is edited only when its place changes.
@@ -416,7 +418,7 @@ class JobRunner:
             return
         if status.state is TaskState.REFUSED:
             message = _member_text(status.error_message, "The provider's content rules refused this prompt.")
-            await self._end(job, JobState.REFUSED, "refused", message, report)
+            await self._end(job, JobState.REFUSED, "refused", message, report, detail=status.error_message)
             return
 
         # Still queued, running or an unknown word: look again later.
@@ -535,6 +537,7 @@ class JobRunner:
                 "refused",
                 "The provider's content rules refused this prompt or its media. Change the prompt and try again.",
                 report,
+                detail=str(error),
             )
         elif isinstance(error, ProviderOutOfCredits):
             log.error("provider account is out of credits %s: %s", _who(job), error)
@@ -558,8 +561,13 @@ class JobRunner:
         else:
             await self._end(job, JobState.FAILED, "provider_error", "The provider could not take this job.", report)
 
-    async def _end(self, job: Job, state: JobState, code: str, message: str, report: TickReport) -> None:
-        """Move an open job to a released state and return its credits, in one transaction."""
+    async def _end(
+        self, job: Job, state: JobState, code: str, message: str, report: TickReport, *, detail: str | None = None
+    ) -> None:
+        """Move an open job to a released state and return its credits, in one transaction.
+
+        A refusal is also recorded for moderators (``detail``: the provider's own words) in that
+        same transaction, so it is logged exactly once however the notices fare afterwards."""
         assert state.is_released
         now = self.clock()
         async with self.db.transaction() as tx:
@@ -577,6 +585,8 @@ class JobRunner:
             )
             if moved:
                 await self.credits.release_in(tx, job, now, f"{state.value}: {code}")
+                if state is JobState.REFUSED and self.refusals is not None:
+                    await self.refusals.record_refusal_in(tx, job, detail, now)
         if not moved:
             return
         report.released += 1

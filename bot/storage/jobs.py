@@ -278,6 +278,19 @@ class JobRepository:
         )
         return [_job(row) for row in rows]
 
+    async def page_for_member(
+        self, guild_id: int, member_id: int, *, limit: int, offset: int = 0
+    ) -> tuple[list[Job], int]:
+        """One page of a member's jobs, newest first, and how many they have in all."""
+        async with self.db.reading() as tx:
+            count_sql = "SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND member_id = ?"
+            total = int(await tx.fetchval(count_sql, (guild_id, member_id)))
+            rows = await tx.fetchall(
+                f"SELECT {_COLUMNS} FROM jobs WHERE guild_id = ? AND member_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
+                (guild_id, member_id, limit, offset),
+            )
+        return [_job(row) for row in rows], total
+
     async def count_by_state(self) -> dict[JobState, int]:
         rows = await self.db.fetchall("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
         return {JobState(row["state"]): int(row["n"]) for row in rows}

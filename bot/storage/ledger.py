@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -108,6 +109,21 @@ class LedgerRepository:
             f"SELECT {_COLUMNS} FROM ledger WHERE job_id = ? AND kind IN ('settle', 'release')", (job_id,)
         )
         return None if row is None else _entry(row)
+
+    @staticmethod
+    async def job_refund(tx: Tx, job_id: int) -> LedgerEntry | None:
+        """The refund of a delivered job: the one 'adjust' entry naming it (a unique index allows one)."""
+        row = await tx.fetchone(f"SELECT {_COLUMNS} FROM ledger WHERE job_id = ? AND kind = 'adjust'", (job_id,))
+        return None if row is None else _entry(row)
+
+    async def refunded_jobs(self, job_ids: Sequence[int]) -> set[int]:
+        if not job_ids:
+            return set()
+        marks = ", ".join("?" for _ in job_ids)
+        rows = await self.db.fetchall(
+            f"SELECT job_id FROM ledger WHERE kind = 'adjust' AND job_id IN ({marks})", list(job_ids)
+        )
+        return {int(row["job_id"]) for row in rows}
 
     async def recent(self, guild_id: int, member_id: int, limit: int = 10) -> list[LedgerEntry]:
         """The newest entries first, leaving out zero-amount refills (a period already at its allowance)."""

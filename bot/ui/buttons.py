@@ -15,6 +15,8 @@ from bot.domain.validation import validate_prompt
 from bot.errors import NotPermitted
 from bot.ui.errors import report_error
 from bot.ui.flow import send_ephemeral, start_job
+from bot.ui.permissions import is_moderator
+from bot.ui.reports import remove_result, report_result
 
 if TYPE_CHECKING:
     from bot.app import WanBot
@@ -31,9 +33,7 @@ def _bot(interaction: discord.Interaction) -> WanBot:
     return cast("WanBot", interaction.client)
 
 
-def is_moderator(interaction: discord.Interaction) -> bool:
-    permissions = interaction.permissions
-    return bool(permissions.manage_messages or permissions.administrator)
+__all__ = ["DYNAMIC_ITEMS", "is_moderator", "result_view"]
 
 
 class _JobButton(discord.ui.DynamicItem[Button], template=r"wan:_base:(?P<job_id>[0-9]+)"):
@@ -119,12 +119,19 @@ class DeleteButton(_JobButton, template=r"wan:delete:(?P<job_id>[0-9]+)"):
         job = await self.job(interaction, bot)
         if interaction.user.id != job.member_id and not is_moderator(interaction):
             raise NotPermitted("Only the member who made this video or a moderator can delete it.")
-        if interaction.message is not None:
-            await interaction.message.delete()
-        log.info(
-            "result deleted job=%d guild=%d member=%d by=%d", job.id, job.guild_id, job.member_id, interaction.user.id
-        )
+        message = interaction.message
+        assert message is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)  # deleting takes a round trip
+        # Deleted, then recorded (with who did it), so removals show in /wan-mod history and the log.
+        await remove_result(bot, interaction, job.id, channel_id=message.channel.id, message_id=message.id)
         await send_ephemeral(interaction, f"Deleted the video of job #{job.id}.")
+
+
+class ReportButton(_JobButton, template=r"wan:report:(?P<job_id>[0-9]+)"):
+    action, label, emoji = "report", "Report", "🚩"
+
+    async def run(self, interaction: discord.Interaction, bot: WanBot) -> None:
+        await report_result(interaction, bot, self.job_id)
 
 
 class CancelButton(_JobButton, template=r"wan:cancel:(?P<job_id>[0-9]+)"):
@@ -140,11 +147,17 @@ class CancelButton(_JobButton, template=r"wan:cancel:(?P<job_id>[0-9]+)"):
         await send_ephemeral(interaction, f"Cancelled job #{job.id}. Your {job.price} credits are back.")
 
 
-DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (RerollButton, RemixButton, DeleteButton, CancelButton)
+DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
+    RerollButton,
+    RemixButton,
+    ReportButton,
+    DeleteButton,
+    CancelButton,
+)
 
 
 def result_view(job: Job) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    for item in (RerollButton(job.id), RemixButton(job.id), DeleteButton(job.id)):
+    for item in (RerollButton(job.id), RemixButton(job.id), ReportButton(job.id), DeleteButton(job.id)):
         view.add_item(item)
     return view

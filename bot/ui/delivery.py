@@ -1,13 +1,17 @@
 """Delivery to Discord: the one adapter that knows both the job runner and discord.py.
 
 Everything is sent with the bot token into the job's channel, never through the member's
-interaction token (it dies after 15 minutes, and renders take minutes).
+interaction token (it dies after 15 minutes, and renders take minutes). In review mode the
+finished video goes to the server's review channel instead (see ``bot.ui.review``); to the
+runner that is a delivery like any other, and the job is settled when it is posted there.
 """
 
 from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,47 +21,41 @@ import discord
 from bot.domain.models import Job, JobState
 from bot.services.events import Delivered, DeliveryError
 from bot.services.fetch import FetchFailed, ResultTooLarge
-from bot.ui import render
+from bot.ui import modrender, render
 from bot.ui.buttons import result_view
+from bot.ui.channels import PostChannel, as_delivery_error, find_posted, owner_only, post_channel
+from bot.ui.progress import update_progress
+from bot.ui.review import review_marker, review_view
 
 if TYPE_CHECKING:
     from bot.app import WanBot
 
 log = logging.getLogger(__name__)
 
-# How far back to look for a result posted just before a crash.
-_HISTORY_SCAN_LIMIT = 50
 _MiB = 1_048_576
 
-
-def owner_only(member_id: int) -> discord.AllowedMentions:
-    """Ping the job's owner and nobody else, whatever the prompt says."""
-    return discord.AllowedMentions(everyone=False, roles=False, replied_user=False, users=[discord.Object(member_id)])
+__all__ = ["DiscordJobEvents", "owner_only"]
 
 
-def _as_delivery_error(error: discord.HTTPException, what: str) -> DeliveryError:
-    if isinstance(error, discord.Forbidden | discord.NotFound):
-        return DeliveryError(f"{what}: {error.status} {error.text or ''}".strip(), transient=False)
-    # 429 is handled inside discord.py; what reaches here is 5xx or an odd 4xx.
-    return DeliveryError(f"{what}: HTTP {error.status}", transient=error.status >= 500)
+@dataclass(frozen=True, slots=True)
+class _Post:
+    """One way to show a finished video: where, and how it reads with a file or with a link."""
+
+    channel: PostChannel
+    content: Callable[[str | None], str]
+    embed: Callable[[str | None], discord.Embed]
+    view: discord.ui.View
+    mentions: discord.AllowedMentions
 
 
 class DiscordJobEvents:
     def __init__(self, bot: WanBot) -> None:
         self.bot = bot
 
-    async def _channel(self, job: Job) -> discord.abc.Messageable:
-        channel = self.bot.get_channel(job.channel_id)
-        if channel is None:
-            try:
-                channel = await self.bot.fetch_channel(job.channel_id)
-            except discord.HTTPException as error:
-                raise _as_delivery_error(error, "channel lookup") from None
-        if not isinstance(channel, discord.abc.Messageable):
-            raise DeliveryError(f"channel {job.channel_id} cannot hold messages", transient=False)
-        return channel
+    async def _channel(self, job: Job) -> PostChannel:
+        return await post_channel(self.bot, job.channel_id)
 
-    def _upload_limit(self, channel: discord.abc.Messageable) -> int:
+    def _upload_limit(self, channel: PostChannel) -> int:
         configured = self.bot.config.delivery.max_download_mb * _MiB
         guild = getattr(channel, "guild", None)
         # SimCord does not enforce upload limits and neither does the API until it rejects: check here.
@@ -65,78 +63,84 @@ class DiscordJobEvents:
         return min(configured, limit)
 
     async def progress(self, job: Job, *, queue_position: int | None = None) -> None:
-        if job.progress_message_id is None:
-            return
-        channel = await self._channel(job)
-        message = channel.get_partial_message(job.progress_message_id)  # type: ignore[attr-defined]
-        await message.edit(content=render.progress_text(job, self.bot.clock(), queue_position=queue_position))
+        await update_progress(self.bot, job, queue_position=queue_position)
+
+    async def _target(self, job: Job) -> _Post:
+        review_channel_id = await self.bot.services.reviews.target_for(job)
+        if review_channel_id is None:
+            return _Post(
+                channel=await self._channel(job),
+                content=lambda link: render.result_text(job, link=link),
+                embed=lambda link: render.result_embed(job, link=link),
+                view=result_view(job),
+                mentions=owner_only(job.member_id),
+            )
+        # Recorded before posting, so a restart looks for the post in the review channel.
+        await self.bot.services.reviews.open(job, review_channel_id)
+        return _Post(
+            channel=await post_channel(self.bot, review_channel_id),
+            content=lambda link: modrender.review_text(job),
+            embed=lambda link: modrender.review_embed(job, link=link),
+            view=review_view(job),
+            mentions=discord.AllowedMentions.none(),  # moderators see the member named, nobody is pinged
+        )
 
     async def deliver(self, job: Job) -> Delivered:
         if not job.result_url:
             raise DeliveryError("no result url", transient=False)
-        channel = await self._channel(job)
-        view = result_view(job)
+        post = await self._target(job)
         with tempfile.TemporaryDirectory(prefix="wanbot-") as folder:
             try:
                 fetched = await self.bot.services.fetcher.fetch(
-                    job.result_url, max_bytes=self._upload_limit(channel), dest_dir=Path(folder)
+                    job.result_url, max_bytes=self._upload_limit(post.channel), dest_dir=Path(folder)
                 )
             except ResultTooLarge:
-                return await self._post_link(channel, job, view)
+                return await self._post_link(post, job)
             except FetchFailed as error:
                 raise DeliveryError(f"download: {error}", transient=error.transient) from None
             try:
-                message = await channel.send(
-                    content=render.result_text(job),
-                    embed=render.result_embed(job),
+                message = await post.channel.send(
+                    content=post.content(None),
+                    embed=post.embed(None),
                     file=discord.File(fetched.path, filename=fetched.filename),
-                    view=view,
-                    allowed_mentions=owner_only(job.member_id),
+                    view=post.view,
+                    allowed_mentions=post.mentions,
                 )
             except discord.HTTPException as error:
                 if error.status == 413:
-                    return await self._post_link(channel, job, view)
-                raise _as_delivery_error(error, "post result") from None
+                    return await self._post_link(post, job)
+                raise as_delivery_error(error, "post result") from None
         return Delivered(message_id=message.id, as_link=False)
 
-    async def _post_link(self, channel: discord.abc.Messageable, job: Job, view: discord.ui.View) -> Delivered:
+    async def _post_link(self, post: _Post, job: Job) -> Delivered:
         link = job.result_url
         if not link or job.is_sandbox:
             raise DeliveryError("result too large and has no public link", transient=False)
         try:
-            message = await channel.send(
-                content=render.result_text(job, link=link),
-                embed=render.result_embed(job, link=link),
-                view=view,
-                allowed_mentions=owner_only(job.member_id),
+            message = await post.channel.send(
+                content=post.content(link), embed=post.embed(link), view=post.view, allowed_mentions=post.mentions
             )
         except discord.HTTPException as error:
-            raise _as_delivery_error(error, "post link") from None
+            raise as_delivery_error(error, "post link") from None
         return Delivered(message_id=message.id, as_link=True)
 
     async def find_delivery(self, job: Job) -> int | None:
-        channel = await self._channel(job)
-        me = self.bot.user
         since = (job.finished_at or job.accepted_at) - timedelta(minutes=1)
-        marker = f"wan:reroll:{job.id}"
-        try:
-            async for message in channel.history(limit=_HISTORY_SCAN_LIMIT, after=since):
-                if me is not None and message.author.id != me.id:
-                    continue
-                for row in message.components:
-                    for component in getattr(row, "children", ()):
-                        if getattr(component, "custom_id", None) == marker:
-                            log.info(
-                                "job already posted job=%d guild=%d member=%d message=%d; not posting again",
-                                job.id,
-                                job.guild_id,
-                                job.member_id,
-                                message.id,
-                            )
-                            return message.id
-        except discord.HTTPException as error:
-            raise _as_delivery_error(error, "history scan") from None
-        return None
+        review = await self.bot.services.reviews.get(job.id)
+        if review is not None:
+            channel, marker = await post_channel(self.bot, review.channel_id), review_marker(job.id)
+        else:
+            channel, marker = await self._channel(job), f"wan:reroll:{job.id}"
+        found = await find_posted(self.bot, channel, marker, since)
+        if found is not None:
+            log.info(
+                "job already posted job=%d guild=%d member=%d message=%d; not posting again",
+                job.id,
+                job.guild_id,
+                job.member_id,
+                found,
+            )
+        return found
 
     async def ended(self, job: Job) -> None:
         if job.progress_message_id is not None:
@@ -150,4 +154,17 @@ class DiscordJobEvents:
         try:
             await channel.send(content=render.ended_notice(job), allowed_mentions=owner_only(job.member_id))
         except discord.HTTPException as error:
-            raise _as_delivery_error(error, "post notice") from None
+            raise as_delivery_error(error, "post notice") from None
+        if job.state is JobState.REFUSED:
+            await self._tell_moderators_refused(job)
+
+    async def _tell_moderators_refused(self, job: Job) -> None:
+        """Best effort: the refusal is already in the audit log; this is the heads-up."""
+        settings = await self.bot.services.moderation.settings(job.guild_id)
+        if settings.notice_channel_id is None:
+            return
+        try:
+            channel = await post_channel(self.bot, settings.notice_channel_id)
+            await channel.send(modrender.refusal_notice(job))
+        except (discord.HTTPException, DeliveryError):
+            log.warning("job=%d: could not tell moderators about the provider's refusal", job.id, exc_info=True)

@@ -7,6 +7,7 @@ from datetime import datetime
 import discord
 
 from bot.domain.models import Balance, Job, JobState, VideoSpec
+from bot.domain.moderation import ReviewState
 from bot.services.jobs import Accepted, Quote
 
 PROMPT_PREVIEW_CHARS = 300
@@ -52,8 +53,13 @@ def confirm_text(spec: VideoSpec, quote: Quote) -> str:
     )
 
 
-def progress_text(job: Job, now: datetime, *, queue_position: int | None = None) -> str:
-    """The public progress message. It names the member without pinging them (no allowed mentions)."""
+def progress_text(
+    job: Job, now: datetime, review: ReviewState | None = None, *, queue_position: int | None = None
+) -> str:
+    """The public progress message. It names the member without pinging them (no allowed mentions).
+
+    ``review``: where a delivered job stands in review mode (None: posted directly).
+    ``queue_position``: a waiting job's place in the fair queue (1 = next)."""
     head = f"🎬 **Job #{job.id}** for <@{job.member_id}> · {spec_line(job.spec)}"
     state = job.state
     if state is JobState.ACCEPTED and queue_position is not None:
@@ -70,6 +76,10 @@ def progress_text(job: Job, now: datetime, *, queue_position: int | None = None)
         line = f"🎞️ Rendering, started {timestamp(since)}."
     elif state in (JobState.SUCCEEDED, JobState.DELIVERING):
         line = "📤 Finished: posting the video."
+    elif state is JobState.DELIVERED and review is ReviewState.PENDING:
+        line = "🔎 Done: a moderator will look at the video before it is posted here."
+    elif state is JobState.DELIVERED and review is ReviewState.REJECTED:
+        line = "🚫 Done, but a moderator did not approve the video for this channel."
     elif state is JobState.DELIVERED:
         line = "✅ Done: the video is posted below."
     elif state is JobState.CANCELLED:

@@ -23,7 +23,7 @@ async def test_concurrent_jobs_never_cross_the_server_cap(db: Database, clock: M
     accepted = [r for r in results if not isinstance(r, BaseException)]
     refused = [r for r in results if isinstance(r, BaseException)]
     assert len(accepted) == 12 and all(isinstance(r, CapReached) for r in refused)
-    assert await g.reports.spend.spent(GUILD, None) == 960
+    assert await g.stats.spend.spent(GUILD, None) == 960
     # Nothing refused was charged: one hold per accepted job, nothing else.
     holds = [e for e in await g.core.ledger.entries(GUILD) if e.kind is LedgerKind.HOLD]
     assert len(holds) == 12

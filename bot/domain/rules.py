@@ -1,0 +1,196 @@
+"""Prompt rules: blocked words and patterns, checked before anything is charged.
+
+Why RE2 (google-re2) and not Python's ``re`` with a timer: ``re`` backtracks, so a pattern such
+as ``(a+)+$`` takes exponential time on a prompt of a few dozen ``a``s, and it cannot be
+interrupted (it holds the GIL; a thread cannot be killed; a subprocess per prompt is heavy).
+RE2 compiles to automata and matches in time linear in the prompt, for every pattern, so no
+pattern a moderator can type can hang the bot and there is no "timed out: allow or refuse?"
+question. The price is syntax: no lookarounds and no backreferences, which a block list does
+not need; such patterns are refused when they are added, with a message saying so. Patterns
+are also capped in length and in compiled size (``max_mem``), and one that matches empty text
+(and so every prompt) is refused.
+
+Matching is on a normalized prompt: NFKC (full-width and styled letters become plain ones),
+invisible format characters removed (zero-width spaces cannot split a word), whitespace runs
+collapsed to one space. Words match whole words, in any case; patterns match anywhere, in any case.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import re2
+
+from bot.domain.moderation import PromptRule, RuleKind
+from bot.errors import InvalidRequest
+
+MAX_WORD_CHARS = 100
+MAX_PATTERN_CHARS = 200
+MAX_RULES_PER_GUILD = 200
+# Memory RE2 may use for one compiled pattern: bounds the size of the automaton, not the time.
+_PATTERN_MAX_MEM = 1 << 20
+# The combined word list is one automaton over up to MAX_RULES_PER_GUILD words.
+_WORDS_MAX_MEM = 8 << 20
+# Letters, digits and connectors: what a whole word may not touch on either side. RE2's own \w
+# and \b are ASCII-only, so "é" would count as a boundary; these classes are Unicode-aware.
+_NOT_WORD_CHAR = r"[^\p{L}\p{N}\p{M}_]"
+
+Scope = Literal["server", "global"]
+
+log = logging.getLogger(__name__)
+
+
+def normalize(text: str) -> str:
+    """The form prompts and words are compared in. Never raises, for any ``str``."""
+    # Lone surrogates (possible in decoded JSON) cannot be encoded for RE2: make them "?".
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    return " ".join(text.split())
+
+
+def _options(max_mem: int) -> Any:
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False  # RE2 would print every refused pattern to stderr
+    options.max_mem = max_mem
+    return options
+
+
+def _error_text(error: Exception) -> str:
+    detail = error.args[0] if error.args else error
+    return detail.decode("utf-8", "replace") if isinstance(detail, bytes) else str(detail)
+
+
+def normalize_word(value: str) -> str:
+    """A blocked word or phrase as stored: normalized and case-folded. Raises InvalidRequest."""
+    word = normalize(value).casefold()
+    if not word:
+        raise InvalidRequest("The word is empty. Give the word or phrase to block.")
+    if len(word) > MAX_WORD_CHARS:
+        raise InvalidRequest(f"A blocked word can be at most {MAX_WORD_CHARS} characters; this one is {len(word)}.")
+    if not any(ch.isalnum() for ch in word):
+        raise InvalidRequest("A blocked word needs at least one letter or digit. Use a pattern for punctuation.")
+    return word
+
+
+def compile_pattern(value: str) -> Any:
+    """Compile a moderator's pattern, or raise InvalidRequest saying what to change."""
+    pattern = value.strip()
+    if not pattern:
+        raise InvalidRequest("The pattern is empty. Give a regular expression to block.")
+    if len(pattern) > MAX_PATTERN_CHARS:
+        raise InvalidRequest(
+            f"A pattern can be at most {MAX_PATTERN_CHARS} characters; this one is {len(pattern)}. "
+            "Split it into several shorter patterns."
+        )
+    try:
+        compiled = re2.compile(pattern, _options(_PATTERN_MAX_MEM))
+    except re2.error as error:
+        raise InvalidRequest(
+            f"That is not a pattern I can use: {_error_text(error)}. Patterns use RE2 syntax "
+            "(like Python's, without lookarounds such as `(?=…)` or `(?<!…)` and without backreferences)."
+        ) from None
+    if compiled.search("") is not None:
+        raise InvalidRequest("That pattern matches empty text, so it would block every prompt. Make it more specific.")
+    return compiled
+
+
+def validate_rule(kind: RuleKind, value: str) -> str:
+    """The value to store for a new rule (words normalized, patterns stripped)."""
+    if kind is RuleKind.WORD:
+        return normalize_word(value)
+    compile_pattern(value)
+    return value.strip()
+
+
+@dataclass(frozen=True, slots=True)
+class RuleHit:
+    """Which rule refused a prompt. Members are told only ``scope`` and ``kind``; moderators see the rule."""
+
+    scope: Scope
+    kind: RuleKind
+    value: str
+    rule_id: int | None = None  # None for the global list in the config
+
+    @property
+    def member_message(self) -> str:
+        if self.scope == "global":
+            what = "something on the bot's global block list"
+        elif self.kind is RuleKind.WORD:
+            what = "a word this server has blocked"
+        else:
+            what = "a pattern this server has blocked"
+        return (
+            f"Your prompt contains {what}, so it was not sent. Rephrase the prompt and try again. Nothing was charged."
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    kind: RuleKind
+    value: str
+    rule_id: int | None
+
+
+class RuleSet:
+    """One scope's compiled rules. Build once per change, match many times."""
+
+    def __init__(self, scope: Scope, rules: Iterable[_Rule]) -> None:
+        self.scope: Scope = scope
+        items = list(rules)
+        self._words = {rule.value: rule for rule in items if rule.kind is RuleKind.WORD}
+        self._patterns: list[tuple[_Rule, Any]] = []
+        for rule in items:
+            if rule.kind is RuleKind.PATTERN:
+                try:
+                    self._patterns.append((rule, compile_pattern(rule.value)))
+                except InvalidRequest:
+                    # Checked when added; a stored pattern a newer RE2 refuses must not stop every /video.
+                    log.warning("skipping a %s pattern that no longer compiles (rule %s)", scope, rule.rule_id)
+        self._word_matcher: Any = None
+        if self._words:
+            # Longest first, so a phrase wins over a word it starts with when both are listed.
+            alternatives = "|".join(re2.escape(word) for word in sorted(self._words, key=len, reverse=True))
+            self._word_matcher = re2.compile(
+                f"(?:^|{_NOT_WORD_CHAR})({alternatives})(?:$|{_NOT_WORD_CHAR})", _options(_WORDS_MAX_MEM)
+            )
+
+    @classmethod
+    def from_rules(cls, scope: Scope, rules: Sequence[PromptRule]) -> RuleSet:
+        return cls(scope, (_Rule(rule.kind, rule.value, rule.id) for rule in rules))
+
+    @classmethod
+    def from_lists(cls, scope: Scope, words: Sequence[str], patterns: Sequence[str]) -> RuleSet:
+        items = [_Rule(RuleKind.WORD, normalize_word(word), None) for word in words]
+        items += [_Rule(RuleKind.PATTERN, pattern.strip(), None) for pattern in patterns]
+        return cls(scope, items)
+
+    def __len__(self) -> int:
+        return len(self._words) + len(self._patterns)
+
+    def match_normalized(self, text: str) -> RuleHit | None:
+        if self._word_matcher is not None:
+            found = self._word_matcher.search(text.casefold())
+            if found is not None:
+                word = found.group(1)
+                rule = self._words.get(word) or next(iter(self._words.values()))
+                return RuleHit(self.scope, RuleKind.WORD, rule.value, rule.rule_id)
+        for rule, compiled in self._patterns:
+            if compiled.search(text) is not None:
+                return RuleHit(self.scope, RuleKind.PATTERN, rule.value, rule.rule_id)
+        return None
+
+
+def first_hit(prompt: str, rule_sets: Iterable[RuleSet]) -> RuleHit | None:
+    """The first rule that refuses ``prompt``, global rules first, or None."""
+    text = normalize(prompt)
+    for rule_set in rule_sets:
+        hit = rule_set.match_normalized(text)
+        if hit is not None:
+            return hit
+    return None

@@ -1,0 +1,135 @@
+"""Prompt rules per server (in SQLite) plus the global list (in the config), and the acceptance
+checks that refuse blocked members and blocked prompts before anything is charged."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+
+from bot.domain.clock import Clock
+from bot.domain.moderation import AuditAction, PromptRule, RuleKind
+from bot.domain.rules import MAX_RULES_PER_GUILD, RuleHit, RuleSet, first_hit, validate_rule
+from bot.errors import Conflict, InvalidRequest, NotFound, NotPermitted
+from bot.services.jobs import JobRequest
+from bot.storage.audit import AuditRepository
+from bot.storage.db import Database
+from bot.storage.moderation import ModerationRepository
+
+log = logging.getLogger(__name__)
+
+
+class PromptRuleService:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        repo: ModerationRepository,
+        audit: AuditRepository,
+        global_rules: RuleSet,
+        clock: Clock,
+    ) -> None:
+        self.db = db
+        self.repo = repo
+        self.audit = audit
+        self.global_rules = global_rules
+        self.clock = clock
+        # Compiled per server on first use and dropped on every change: one process owns the file,
+        # so the cache can never be stale longer than the transaction that changed the rules.
+        self._cache: dict[int, RuleSet] = {}
+
+    async def rules(self, guild_id: int) -> list[PromptRule]:
+        return await self.repo.rules(guild_id)
+
+    async def _rule_set(self, guild_id: int) -> RuleSet:
+        cached = self._cache.get(guild_id)
+        if cached is None:
+            cached = RuleSet.from_rules("server", await self.repo.rules(guild_id))
+            self._cache[guild_id] = cached
+        return cached
+
+    async def check_prompt(self, guild_id: int, prompt: str) -> RuleHit | None:
+        """The rule that refuses this prompt (global list first), or None."""
+        return first_hit(prompt, (self.global_rules, await self._rule_set(guild_id)))
+
+    async def add(self, guild_id: int, kind: RuleKind, value: str, *, actor_id: int, reason: str | None) -> PromptRule:
+        stored = validate_rule(kind, value)
+        now = self.clock()
+        async with self.db.transaction() as tx:
+            if await self.repo.find_rule_in(tx, guild_id, kind, stored) is not None:
+                raise Conflict(f"That {kind.value} is already blocked here.")
+            if await self.repo.count_rules_in(tx, guild_id) >= MAX_RULES_PER_GUILD:
+                raise InvalidRequest(
+                    f"This server already has {MAX_RULES_PER_GUILD} rules, the most it can have. "
+                    "Remove some, or combine words into one pattern."
+                )
+            try:
+                rule_id = await self.repo.add_rule_in(tx, guild_id, kind, stored, actor_id, now)
+            except sqlite3.IntegrityError:
+                raise Conflict(f"That {kind.value} is already blocked here.") from None
+            await self.audit.record_in(
+                tx,
+                guild_id=guild_id,
+                actor_id=actor_id,
+                action=AuditAction.RULE_ADD,
+                at=now,
+                reason=reason,
+                detail=f"{kind.value} #{rule_id}: {stored}",
+            )
+            rule = await self.repo.get_rule_in(tx, guild_id, rule_id)
+        self._cache.pop(guild_id, None)
+        assert rule is not None
+        return rule
+
+    async def remove(self, guild_id: int, rule_id: int, *, actor_id: int, reason: str | None) -> PromptRule:
+        now = self.clock()
+        async with self.db.transaction() as tx:
+            rule = await self.repo.get_rule_in(tx, guild_id, rule_id)
+            if rule is None or not await self.repo.delete_rule_in(tx, guild_id, rule_id):
+                raise NotFound(f"There is no rule #{rule_id} in this server. `/wan-mod rules list` shows them.")
+            await self.audit.record_in(
+                tx,
+                guild_id=guild_id,
+                actor_id=actor_id,
+                action=AuditAction.RULE_REMOVE,
+                at=now,
+                reason=reason,
+                detail=f"{rule.kind.value} #{rule.id}: {rule.value}",
+            )
+        self._cache.pop(guild_id, None)
+        return rule
+
+
+class BlockCheck:
+    """Blocked members are refused before any other check, so nothing is held or sent."""
+
+    def __init__(self, repo: ModerationRepository) -> None:
+        self.repo = repo
+
+    async def check(self, request: JobRequest) -> None:
+        block = await self.repo.block(request.guild_id, request.member.member_id)
+        if block is not None:
+            # The moderator's reason stays with the moderators: it may be a note not meant for the member.
+            raise NotPermitted(
+                "A moderator has blocked you from making videos in this server, so nothing was charged. "
+                "Ask a moderator if you think this is a mistake."
+            )
+
+
+class PromptRuleCheck:
+    """Refuses a prompt a rule matches, naming the class of rule and never the rule itself."""
+
+    def __init__(self, rules: PromptRuleService) -> None:
+        self.rules = rules
+
+    async def check(self, request: JobRequest) -> None:
+        hit = await self.rules.check_prompt(request.guild_id, request.spec.prompt)
+        if hit is not None:
+            log.info(
+                "prompt refused by a %s %s rule guild=%d member=%d rule=%s",
+                hit.scope,
+                hit.kind.value,
+                request.guild_id,
+                request.member.member_id,
+                hit.rule_id,
+            )
+            raise InvalidRequest(hit.member_message)

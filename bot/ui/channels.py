@@ -1,0 +1,96 @@
+"""Finding channels and messages with the bot token, shared by delivery, reviews and reports."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot.errors import UserFacingError
+from bot.services.events import DeliveryError
+
+if TYPE_CHECKING:
+    from bot.app import WanBot
+
+log = logging.getLogger(__name__)
+
+# Channels the bot posts results and notices in; each can hand out partial messages by id.
+PostChannel = (
+    discord.TextChannel
+    | discord.Thread
+    | discord.VoiceChannel
+    | discord.StageChannel
+    | discord.DMChannel
+    | discord.PartialMessageable
+)
+_POST_CHANNELS = (
+    discord.TextChannel,
+    discord.Thread,
+    discord.VoiceChannel,
+    discord.StageChannel,
+    discord.DMChannel,
+    discord.PartialMessageable,
+)
+# How far back to look for a message posted just before a crash.
+HISTORY_SCAN_LIMIT = 50
+
+
+def owner_only(member_id: int) -> discord.AllowedMentions:
+    """Ping the job's owner and nobody else, whatever the prompt says."""
+    return discord.AllowedMentions(everyone=False, roles=False, replied_user=False, users=[discord.Object(member_id)])
+
+
+def as_delivery_error(error: discord.HTTPException, what: str) -> DeliveryError:
+    if isinstance(error, discord.Forbidden | discord.NotFound):
+        return DeliveryError(f"{what}: {error.status} {error.text or ''}".strip(), transient=False)
+    # 429 is handled inside discord.py; what reaches here is 5xx or an odd 4xx.
+    return DeliveryError(f"{what}: HTTP {error.status}", transient=error.status >= 500)
+
+
+async def post_channel(bot: WanBot, channel_id: int) -> PostChannel:
+    """The channel by id, from the cache or the API. Raises DeliveryError."""
+    channel = bot.get_channel(channel_id)
+    if channel is None:
+        try:
+            channel = await bot.fetch_channel(channel_id)
+        except discord.HTTPException as error:
+            raise as_delivery_error(error, "channel lookup") from None
+    if not isinstance(channel, _POST_CHANNELS):
+        raise DeliveryError(f"channel {channel_id} cannot hold messages", transient=False)
+    return channel
+
+
+async def find_posted(bot: WanBot, channel: PostChannel, custom_id: str, since: datetime) -> int | None:
+    """A message of the bot's, posted after ``since``, carrying a component with ``custom_id``."""
+    me = bot.user
+    try:
+        async for message in channel.history(limit=HISTORY_SCAN_LIMIT, after=since):
+            if me is not None and message.author.id != me.id:
+                continue
+            for row in message.components:
+                for component in getattr(row, "children", ()):
+                    if getattr(component, "custom_id", None) == custom_id:
+                        return message.id
+    except discord.HTTPException as error:
+        raise as_delivery_error(error, "history scan") from None
+    return None
+
+
+async def delete_message(bot: WanBot, channel_id: int, message_id: int) -> bool:
+    """Delete a message; True if it was there. A message already gone (or its channel) is not an error."""
+    try:
+        channel = await post_channel(bot, channel_id)
+        await channel.get_partial_message(message_id).delete()
+    except discord.NotFound:
+        return False
+    except DeliveryError as error:
+        if error.transient:
+            raise UserFacingError("Discord did not answer in time. Try again in a moment.") from None
+        return False
+    except discord.Forbidden:
+        raise UserFacingError(
+            f"I can't delete that message: I need the Manage Messages permission in <#{channel_id}>."
+        ) from None
+    return True

@@ -1,0 +1,225 @@
+"""Reports and removals in Discord: the moderators' notice (with Remove and Dismiss), the count
+kept on it, and the one path every removal of a result message takes.
+
+The Report button itself sits on the result message (``bot.ui.buttons``) and calls
+``report_result`` here; this module imports nothing from ``buttons``, so both can use it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any, cast
+
+import discord
+
+from bot.domain.models import Job
+from bot.domain.moderation import Report, ReportState
+from bot.errors import Conflict
+from bot.services.events import DeliveryError
+from bot.services.reports import RemovalOutcome
+from bot.ui import modrender
+from bot.ui.channels import delete_message, post_channel
+from bot.ui.errors import report_error
+from bot.ui.flow import send_ephemeral
+from bot.ui.permissions import require_moderator
+
+if TYPE_CHECKING:
+    from bot.app import WanBot
+
+log = logging.getLogger(__name__)
+
+Button = discord.ui.Button[discord.ui.View]
+
+# The result message's own buttons name its job; any of them identifies a result message.
+_RESULT_ID = re.compile(r"^wan:(?:reroll|remix|report|delete):([0-9]+)$")
+
+
+def _bot(interaction: discord.Interaction) -> WanBot:
+    return cast("WanBot", interaction.client)
+
+
+def result_job_id(bot: WanBot, message: discord.Message) -> int | None:
+    """The job a result message shows, or None if it is not one of the bot's results."""
+    if bot.user is None or message.author.id != bot.user.id:
+        return None
+    for row in message.components:
+        for component in getattr(row, "children", ()):
+            match = _RESULT_ID.match(getattr(component, "custom_id", None) or "")
+            if match:
+                return int(match.group(1))
+    return None
+
+
+# --- reporting ------------------------------------------------------------------------------
+
+
+async def report_result(interaction: discord.Interaction, bot: WanBot, job_id: int) -> None:
+    """A member pressed Report on a public result."""
+    assert interaction.guild_id is not None and interaction.channel_id is not None
+    message = interaction.message
+    assert message is not None
+    outcome = await bot.services.reports.report(
+        interaction.guild_id,
+        job_id,
+        member_id=interaction.user.id,
+        channel_id=interaction.channel_id,
+        message_id=message.id,
+    )
+    if not outcome.counted:
+        await send_ephemeral(interaction, "You already reported this video; the moderators have it. Thank you.")
+        return
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    if outcome.created:
+        await _post_notice(bot, outcome.job, outcome.report)
+    else:
+        await _refresh_notice(bot, outcome.job, outcome.report)
+    await interaction.followup.send("Thank you: the moderators will look at this video.", ephemeral=True)
+
+
+async def _post_notice(bot: WanBot, job: Job, report: Report) -> None:
+    settings = await bot.services.moderation.settings(report.guild_id)
+    channel_id = settings.notice_channel_id
+    if channel_id is None:
+        # Recorded all the same: it counts in /wan-mod history, and a later report posts a notice.
+        log.warning("report=%d on job=%d: no moderators' channel is set in guild=%d", report.id, job.id, job.guild_id)
+        return
+    text, embed = modrender.report_notice(job, report)
+    try:
+        channel = await post_channel(bot, channel_id)
+        notice = await channel.send(text, embed=embed, view=notice_view(report.id))
+    except (discord.HTTPException, DeliveryError):
+        log.warning("report=%d: could not post the notice in channel=%d", report.id, channel_id, exc_info=True)
+        return
+    stored = await bot.services.reports.set_notice(report.id, notice.channel.id, notice.id)
+    if stored.votes != report.votes:
+        # Someone else reported while the notice was on its way: show their vote too.
+        await _refresh_notice(bot, job, stored)
+
+
+async def _refresh_notice(bot: WanBot, job: Job, report: Report) -> None:
+    """Edit the existing notice's count; post one if the first attempt never made it."""
+    if report.notice_channel_id is None or report.notice_message_id is None:
+        await _post_notice(bot, job, report)
+        return
+    text, embed = modrender.report_notice(job, report)
+    try:
+        channel = await post_channel(bot, report.notice_channel_id)
+        await channel.get_partial_message(report.notice_message_id).edit(content=text, embed=embed)
+    except (discord.HTTPException, DeliveryError):
+        log.warning("report=%d: could not update the notice", report.id, exc_info=True)
+
+
+async def _close_notice(bot: WanBot, job: Job, report: Report, verb: str, moderator_id: int) -> None:
+    if report.notice_channel_id is None or report.notice_message_id is None:
+        return
+    try:
+        channel = await post_channel(bot, report.notice_channel_id)
+        await channel.get_partial_message(report.notice_message_id).edit(
+            content=modrender.report_closed_text(job, report, verb, moderator_id), view=None
+        )
+    except (discord.HTTPException, DeliveryError):
+        log.warning("report=%d: could not update the notice", report.id, exc_info=True)
+
+
+# --- removal --------------------------------------------------------------------------------
+
+
+async def remove_result(
+    bot: WanBot,
+    interaction: discord.Interaction,
+    job_id: int,
+    *,
+    channel_id: int,
+    message_id: int,
+    reason: str | None = None,
+) -> RemovalOutcome:
+    """Delete a result message and record it (and close the job's open report, if any)."""
+    assert interaction.guild_id is not None
+    await delete_message(bot, channel_id, message_id)
+    outcome = await bot.services.reports.record_removal(
+        interaction.guild_id,
+        job_id,
+        actor_id=interaction.user.id,
+        channel_id=channel_id,
+        message_id=message_id,
+        reason=reason,
+    )
+    if outcome.closed_report is not None:
+        await _close_notice(bot, outcome.job, outcome.closed_report, "video removed", interaction.user.id)
+    return outcome
+
+
+class _ReportButton(discord.ui.DynamicItem[Button], template=r"wan:report-_base:(?P<report_id>[0-9]+)"):
+    """Buttons on a moderators' notice, acting on one report. Never registered itself."""
+
+    action: str = ""
+    label: str = ""
+    style = discord.ButtonStyle.secondary
+
+    def __init__(self, report_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(label=self.label, style=self.style, custom_id=f"wan:report-{self.action}:{report_id}")
+        )
+        self.report_id = report_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> _ReportButton:
+        return cls(int(match["report_id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            require_moderator(interaction)
+            await self.run(interaction, _bot(interaction))
+        except Exception as error:
+            await report_error(interaction, error)
+
+    async def run(self, interaction: discord.Interaction, bot: WanBot) -> None:
+        raise NotImplementedError
+
+    async def report(self, interaction: discord.Interaction, bot: WanBot) -> Report:
+        assert interaction.guild_id is not None
+        return await bot.services.reports.get(interaction.guild_id, self.report_id)
+
+
+class RemoveReportedButton(_ReportButton, template=r"wan:report-remove:(?P<report_id>[0-9]+)"):
+    action, label = "remove", "Remove video"
+    style = discord.ButtonStyle.danger
+
+    async def run(self, interaction: discord.Interaction, bot: WanBot) -> None:
+        report = await self.report(interaction, bot)
+        if report.state is not ReportState.OPEN:
+            verb = "dismissed" if report.state is ReportState.DISMISSED else "handled"
+            raise Conflict(f"This report was already {verb} by <@{report.closed_by}>.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        outcome = await remove_result(
+            bot, interaction, report.job_id, channel_id=report.channel_id, message_id=report.message_id
+        )
+        if outcome.closed_report is None:
+            # A dismissal won the race; the video is removed all the same, so say so on the notice.
+            await _close_notice(bot, outcome.job, report, "video removed", interaction.user.id)
+        await interaction.followup.send(f"Removed the video of job #{report.job_id}.", ephemeral=True)
+
+
+class DismissReportButton(_ReportButton, template=r"wan:report-dismiss:(?P<report_id>[0-9]+)"):
+    action, label = "dismiss", "Dismiss"
+
+    async def run(self, interaction: discord.Interaction, bot: WanBot) -> None:
+        assert interaction.guild_id is not None
+        report = await bot.services.reports.dismiss(interaction.guild_id, self.report_id, actor_id=interaction.user.id)
+        job = await bot.services.jobs.get(report.job_id)
+        await interaction.response.edit_message(
+            content=modrender.report_closed_text(job, report, "dismissed", interaction.user.id), embed=None, view=None
+        )
+
+
+def notice_view(report_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(RemoveReportedButton(report_id))
+    view.add_item(DismissReportButton(report_id))
+    return view
+
+
+REPORT_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (RemoveReportedButton, DismissReportButton)

@@ -1,0 +1,241 @@
+"""Review mode in Discord: the review message's Approve / Reject buttons, and publishing.
+
+The buttons carry the job id (``wan:approve:<id>``, ``wan:reject:<id>``), so they keep working
+after restarts. The decision itself is a compare-and-set in SQLite (``ReviewService``); the
+money design is described there.
+
+Publishing an approved video copies the file from the review message (the provider's result
+URL may have expired by the time a moderator gets to it). A post that failed, or that a crash
+interrupted, is retried by pressing Approve again: the decision stands, the channel is searched
+for an earlier post of the job first, and the video is posted once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, cast
+
+import discord
+
+from bot.domain.models import Job
+from bot.domain.moderation import Review, ReviewState
+from bot.errors import Conflict, NotFound, UserFacingError
+from bot.services.events import DeliveryError
+from bot.ui import modrender, render
+from bot.ui.buttons import _JobButton, result_view
+from bot.ui.channels import find_posted, owner_only, post_channel
+from bot.ui.errors import report_error
+from bot.ui.permissions import require_moderator
+from bot.ui.progress import update_progress
+
+if TYPE_CHECKING:
+    from bot.app import WanBot
+
+log = logging.getLogger(__name__)
+
+_REASON_MAX = 500
+
+
+def review_marker(job_id: int) -> str:
+    """The custom_id that identifies a job's review message (searched for after a restart)."""
+    return f"wan:approve:{job_id}"
+
+
+class _KeyedLocks:
+    """One asyncio lock per job, dropped when nobody holds or waits for it.
+
+    The SQLite compare-and-set decides who approved; this lock keeps a second moderator's click
+    from starting a second post while the first one's post is still on its way."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: int) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+_publishing = _KeyedLocks()
+
+
+def _bot(interaction: discord.Interaction) -> WanBot:
+    return cast("WanBot", interaction.client)
+
+
+async def publish(bot: WanBot, job: Job, review: Review, review_message: discord.Message | None) -> int:
+    """Post an approved video in its original channel, once. Returns the public message id."""
+    try:
+        channel = await post_channel(bot, job.channel_id)
+        since = (review.decided_at or bot.clock()) - timedelta(minutes=1)
+        existing = await find_posted(bot, channel, f"wan:reroll:{job.id}", since)
+        if existing is not None:
+            await bot.services.reviews.mark_published(job.id, existing)
+            return existing
+        attachments = review_message.attachments if review_message is not None else []
+        extra: dict[str, Any] = {}
+        link: str | None = None
+        if attachments:
+            extra["file"] = await attachments[0].to_file()
+        elif job.result_url and not job.is_sandbox:
+            link = job.result_url  # the review post was a link: the file was over the upload limit
+        else:
+            raise DeliveryError("the review message has no video to copy", transient=False)
+        message = await channel.send(
+            content=render.result_text(job, link=link),
+            embed=render.result_embed(job, link=link),
+            view=result_view(job),
+            allowed_mentions=owner_only(job.member_id),
+            **extra,
+        )
+    except (discord.HTTPException, DeliveryError) as error:
+        log.warning("job=%d: approved but not posted: %s", job.id, error)
+        raise UserFacingError(
+            f"Approved, but I could not post the video in <#{job.channel_id}> ({error}). "
+            "Check my permissions there and press Approve again to retry."
+        ) from None
+    await bot.services.reviews.mark_published(job.id, message.id)
+    log.info("review published job=%d message=%d", job.id, message.id)
+    return message.id
+
+
+async def _refresh(bot: WanBot, job_id: int) -> None:
+    """Update the job's public progress line (best effort)."""
+    job = await bot.services.jobs.get(job_id)
+    try:
+        await update_progress(bot, job)
+    except (discord.HTTPException, DeliveryError):
+        log.warning("job=%d: could not update the progress message", job_id)
+
+
+async def _edit_review_message(message: discord.Message | None, content: str) -> None:
+    if message is None:
+        return
+    try:
+        # view=None takes the buttons away: the decision is made. The video stays for the record.
+        await message.edit(content=content, view=None)
+    except discord.HTTPException:
+        log.warning("could not update review message %d", message.id)
+
+
+class ApproveButton(_JobButton, template=r"wan:approve:(?P<job_id>[0-9]+)"):
+    action, label, emoji = "approve", "Approve", "✅"
+    style = discord.ButtonStyle.success
+
+    async def run(self, interaction: discord.Interaction, bot: WanBot) -> None:
+        require_moderator(interaction)
+        assert interaction.guild_id is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        async with _publishing.hold(self.job_id):
+            decision = await bot.services.reviews.approve(
+                interaction.guild_id, self.job_id, actor_id=interaction.user.id
+            )
+            review = decision.review
+            if review.state is not ReviewState.APPROVED or (not decision.won and review.published_message_id):
+                raise Conflict(modrender.already_decided(self.job_id, review.state, review.decided_by))
+            # This click decided, or the decision was made earlier and its post never happened.
+            message_id = await publish(bot, decision.job, review, interaction.message)
+        job = decision.job
+        url = modrender.jump_url(job.guild_id, job.channel_id, message_id)
+        assert review.decided_by is not None
+        await _edit_review_message(interaction.message, modrender.approved_text(job, review.decided_by, url))
+        await _refresh(bot, job.id)
+        await interaction.followup.send(
+            f"Approved job #{job.id}: [posted]({url}) in <#{job.channel_id}>.", ephemeral=True
+        )
+
+
+class RejectModal(discord.ui.Modal, title="Reject this video"):
+    def __init__(self, job_id: int, review_message: discord.Message | None) -> None:
+        super().__init__(timeout=900)
+        self.job_id = job_id
+        self.review_message = review_message
+        self.reason: discord.ui.TextInput[RejectModal] = discord.ui.TextInput(
+            label="Reason (the member sees it; optional)",
+            style=discord.TextStyle.paragraph,
+            required=False,
+            max_length=_REASON_MAX,
+        )
+        self.add_item(self.reason)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        try:
+            await self._submit(interaction, _bot(interaction))
+        except Exception as error:
+            await report_error(interaction, error)
+
+    async def _submit(self, interaction: discord.Interaction, bot: WanBot) -> None:
+        require_moderator(interaction)
+        assert interaction.guild_id is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        reason = self.reason.value.strip() or None
+        decision = await bot.services.reviews.reject(
+            interaction.guild_id, self.job_id, actor_id=interaction.user.id, reason=reason
+        )
+        review = decision.review
+        if not decision.won:
+            raise Conflict(modrender.already_decided(self.job_id, review.state, review.decided_by))
+        job = decision.job
+        told = await tell_member_rejected(bot, job, modrender.rejection_notice(job, reason, decision.returned))
+        await _edit_review_message(
+            self.review_message, modrender.rejected_text(job, interaction.user.id, reason, decision.returned)
+        )
+        await _refresh(bot, job.id)
+        money = f" {decision.returned} credits were refunded." if decision.returned else " The credits stay spent."
+        await interaction.followup.send(
+            f"Rejected job #{job.id}; <@{job.member_id}> was told {told}.{money}", ephemeral=True
+        )
+
+
+class RejectButton(_JobButton, template=r"wan:reject:(?P<job_id>[0-9]+)"):
+    action, label, emoji = "reject", "Reject", "✖️"
+    style = discord.ButtonStyle.danger
+
+    async def run(self, interaction: discord.Interaction, bot: WanBot) -> None:
+        require_moderator(interaction)
+        review = await bot.services.reviews.get(self.job_id)
+        if review is None or review.guild_id != interaction.guild_id:
+            raise NotFound(f"There is no video waiting for review as job #{self.job_id} in this server.")
+        if review.state is not ReviewState.PENDING:
+            raise Conflict(modrender.already_decided(self.job_id, review.state, review.decided_by))
+        await interaction.response.send_modal(RejectModal(self.job_id, interaction.message))
+
+
+async def tell_member_rejected(bot: WanBot, job: Job, text: str) -> str:
+    """Tell the member privately; if their DMs are closed, in the job's channel without the video."""
+    try:
+        user = bot.get_user(job.member_id) or await bot.fetch_user(job.member_id)
+        await user.send(text)
+        return "by direct message"
+    except discord.HTTPException as error:
+        log.info("job=%d: could not DM the member (%s); telling them in the channel", job.id, error.status)
+    try:
+        channel = await post_channel(bot, job.channel_id)
+        await channel.send(f"<@{job.member_id}> {text}", allowed_mentions=owner_only(job.member_id))
+        return f"in <#{job.channel_id}> (their direct messages are closed)"
+    except (discord.HTTPException, DeliveryError):
+        log.warning("job=%d: could not tell the member about the rejection", job.id, exc_info=True)
+        return "nowhere: their direct messages are closed and I cannot post in the channel"
+
+
+def review_view(job: Job) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(ApproveButton(job.id))
+    view.add_item(RejectButton(job.id))
+    return view
+
+
+REVIEW_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (ApproveButton, RejectButton)
