@@ -16,6 +16,7 @@ from bot.services.jobs import JobRequest, JobService
 from bot.services.limits import ChannelCheck, FairnessGuard
 from bot.services.notices import AdminNotices
 from bot.services.stats import StatsService
+from bot.storage.audit import AuditRepository
 from bot.storage.db import Database
 from bot.storage.jobs import JobRepository
 from bot.storage.ledger import LedgerRepository
@@ -114,7 +115,7 @@ def build_guarded(db: Database, clock: ManualClock, **sections: dict[str, Any]) 
         core=Core(db, clock, ledger, job_repo, credits, jobs),
         config=config,
         settings=settings,
-        admin=AdminService(db, settings, policy, budget, clock),
+        admin=AdminService(db, settings, policy, budget, clock, AuditRepository(db)),
         notices=notices,
         sink=sink,
         stats=StatsService(ledger, spend, clock),

@@ -159,7 +159,7 @@ def build_services(
         runner=runner,
         media_limits=limits,
         notices=notices,
-        admin=AdminService(db, settings, policy, budget, clock),
+        admin=AdminService(db, settings, policy, budget, clock, audit),
         stats=StatsService(ledger, spend, clock),
         audit=audit,
         moderation=moderation,

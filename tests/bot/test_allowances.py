@@ -310,3 +310,36 @@ async def test_time_in_the_queue_counts_toward_the_job_timeout(world_factory: An
         assert job.state is JobState.TIMED_OUT and job.submitted_at is None
         assert (await world.balance(world.bob)).held == 0
         assert any("your job **#2** timed out" in m.content for m in world.public())
+
+
+async def test_every_admin_setting_change_is_in_the_audit_log(world_factory: Any) -> None:
+    async with world_factory() as world:
+        role = world.guild.create_role("Patrons")
+        await admin(world, "allowance set", amount=300)
+        await admin(world, "allowance set", amount=900, role=role)
+        await admin(world, "allowance clear", role=role)
+        await admin(world, "refill-period", period="daily")
+        await admin(world, "budget", amount=5000)
+        await admin(world, "channels add", channel=world.channel)
+        await admin(world, "channels remove", channel=world.channel)
+        await admin(world, "admin-channel", channel=world.channel)
+        await admin(world, "grant", member=world.bob, amount=50, reason="contest")
+        entries = await world.bot.services.audit.entries(world.guild.id)
+        details = [(entry.action.value, entry.detail) for entry in entries]
+        assert details == [
+            ("setting", "default allowance 300"),
+            ("setting", f"allowance of <@&{role.id}> 900"),
+            ("setting", f"allowance of <@&{role.id}> cleared"),
+            ("setting", "refill period daily"),
+            ("setting", "budget 5000 monthly"),
+            ("setting", f"allowed channel <#{world.channel.id}> added"),
+            ("setting", f"allowed channel <#{world.channel.id}> removed"),
+            ("setting", f"admin channel <#{world.channel.id}>"),
+            ("grant", "+50 credits"),
+        ]
+        assert entries[-1].reason == "contest" and entries[-1].target_member_id == world.bob.id
+        assert all(entry.actor_id == world.admin.id for entry in entries)
+        # Moderators read it newest first with /wan-mod log.
+        log = await world.mod.slash(world.channel, "wan-mod log")
+        shown = log.response.embeds[0].description or ""
+        assert shown.index("contest") < shown.index("default allowance 300")
