@@ -33,8 +33,9 @@ _POST_CHANNELS = (
     discord.DMChannel,
     discord.PartialMessageable,
 )
-# How far back to look for a message posted just before a crash.
-HISTORY_SCAN_LIMIT = 50
+# How many of the channel's newest messages (since the job finished) to look through for a post
+# made just before a crash. Recovery runs right after a restart, so such a post is near the top.
+HISTORY_SCAN_LIMIT = 200
 
 
 def owner_only(member_id: int) -> discord.AllowedMentions:
@@ -63,10 +64,12 @@ async def post_channel(bot: WanBot, channel_id: int) -> PostChannel:
 
 
 async def find_posted(bot: WanBot, channel: PostChannel, custom_id: str, since: datetime) -> int | None:
-    """A message of the bot's, posted after ``since``, carrying a component with ``custom_id``."""
+    """A message of the bot's, posted after ``since``, carrying a component with ``custom_id``.
+
+    Newest first: the message looked for was posted just before the crash that brought us here."""
     me = bot.user
     try:
-        async for message in channel.history(limit=HISTORY_SCAN_LIMIT, after=since):
+        async for message in channel.history(limit=HISTORY_SCAN_LIMIT, after=since, oldest_first=False):
             if me is not None and message.author.id != me.id:
                 continue
             for row in message.components:

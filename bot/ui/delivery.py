@@ -46,6 +46,9 @@ class _Post:
     embed: Callable[[str | None], discord.Embed]
     view: discord.ui.View
     mentions: discord.AllowedMentions
+    # Sent with enforce_nonce: if a crash made us post twice within Discord's nonce window (minutes),
+    # Discord returns the first message instead of creating a second. Longer gaps: find_delivery.
+    nonce: str
 
 
 class DiscordJobEvents:
@@ -74,6 +77,7 @@ class DiscordJobEvents:
                 embed=lambda link: render.result_embed(job, link=link),
                 view=result_view(job),
                 mentions=owner_only(job.member_id),
+                nonce=f"wan-result-{job.id}",
             )
         # Recorded before posting, so a restart looks for the post in the review channel.
         await self.bot.services.reviews.open(job, review_channel_id)
@@ -83,6 +87,7 @@ class DiscordJobEvents:
             embed=lambda link: modrender.review_embed(job, link=link),
             view=review_view(job),
             mentions=discord.AllowedMentions.none(),  # moderators see the member named, nobody is pinged
+            nonce=f"wan-review-{job.id}",
         )
 
     async def deliver(self, job: Job) -> Delivered:
@@ -105,6 +110,7 @@ class DiscordJobEvents:
                     file=discord.File(fetched.path, filename=fetched.filename),
                     view=post.view,
                     allowed_mentions=post.mentions,
+                    nonce=post.nonce,
                 )
             except discord.HTTPException as error:
                 if error.status == 413:
@@ -118,7 +124,11 @@ class DiscordJobEvents:
             raise DeliveryError("result too large and has no public link", transient=False)
         try:
             message = await post.channel.send(
-                content=post.content(link), embed=post.embed(link), view=post.view, allowed_mentions=post.mentions
+                content=post.content(link),
+                embed=post.embed(link),
+                view=post.view,
+                allowed_mentions=post.mentions,
+                nonce=post.nonce,
             )
         except discord.HTTPException as error:
             raise as_delivery_error(error, "post link") from None

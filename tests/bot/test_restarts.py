@@ -117,3 +117,30 @@ async def test_delete_is_for_the_owner_or_a_moderator(world_factory: Any) -> Non
         moderated = await world.mod.click(second, custom_id=custom_id(second, "wan:delete:"))
         assert "Deleted" in moderated.response.content
         assert world.results() == []
+
+
+async def test_a_busy_channel_does_not_hide_the_earlier_post(world_factory: Any) -> None:
+    """Bystanders post 60 messages before the result and 60 after it; after a crash between posting
+    and recording, the scan still finds the post instead of posting again. (Chatter on both sides:
+    Discord pages ``after=`` from the oldest message, SimCord from the newest.)"""
+    async with world_factory() as world:
+        await world.video(world.alice)
+        await world.env.advance_time(6)
+        for index in range(60):
+            await world.bob.send(world.channel, f"chatter {index}")
+
+        async def crash_after_posting(*args: Any, **kwargs: Any) -> None:
+            raise RuntimeError("power cut")
+
+        world.bot.services.runner._finish_delivery = crash_after_posting  # type: ignore[method-assign]
+        await world.env.advance_time(30)
+        assert len(world.results()) == 1
+        world.env.errors.clear()
+        for index in range(60):
+            await world.bob.send(world.channel, f"more chatter {index}")
+
+        await world.restart()
+        await world.env.advance_time(120)
+        assert len(world.results()) == 1
+        [job] = await world.jobs(world.alice)
+        assert job.state is JobState.DELIVERED and job.result_message_id == world.results()[0].id
