@@ -6,18 +6,14 @@ create carries the job's ``Idempotency-Key``, so a create that got no answer is 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-import aiohttp
-from pydantic import SecretStr
 from yarl import URL
 
 from bot.domain.models import Mode, VideoSpec
 from bot.providers.base import (
-    AmbiguousSubmitError,
     PermanentProviderError,
     ProviderAuthError,
     ProviderError,
@@ -33,23 +29,20 @@ from bot.providers.base import (
     TransientProviderError,
 )
 from bot.providers.http import (
+    KEY_CHECK_TASK_ID,
     SUCCESS_WITHOUT_VIDEO,
     HttpAnswer,
-    JsonHttpClient,
+    HttpProvider,
     as_int,
     as_text,
     clip,
     error_for_status,
-    guess_render_seconds,
     http_urls,
     looks_like_moderation,
 )
 
-log = logging.getLogger(__name__)
-
 NAME = "apimall"
 MODEL_ID = "wan2-6"
-KEY_CHECK_TASK_ID = "wanbot-key-check-no-such-task"
 
 # The document's "normalized values"; any other word (management states such as created or
 # active included) is UNKNOWN so polling continues until the job times out.
@@ -217,35 +210,16 @@ def _charged(data: dict[Any, Any]) -> int | None:
     return max(used - refunded, 0) if refunded is not None and refunded > 0 else used
 
 
-class ApimallProvider:
+class ApimallProvider(HttpProvider):
     """The apimall gateway: idempotent creates; completion webhooks are account-level, not per task."""
 
-    def __init__(
-        self,
-        session: aiohttp.ClientSession,
-        *,
-        base_url: str,
-        api_key: SecretStr,
-        timeout: float,
-        log_bodies: bool = False,
-    ) -> None:
-        self._base_url = base_url.rstrip("/")
-        self._http = JsonHttpClient(
-            session, provider=NAME, api_key=api_key, timeout=timeout, logger=log, log_bodies=log_bodies
-        )
-        self._info = ProviderInfo(
-            name=NAME,
-            idempotent_submit=True,
-            supports_callbacks=False,
-            notes=("webhooks are configured per account on apimall, not per task",),
-        )
-
-    def __repr__(self) -> str:
-        return f"ApimallProvider(base_url={self._base_url!r})"
-
-    @property
-    def info(self) -> ProviderInfo:
-        return self._info
+    name = NAME
+    provider_info = ProviderInfo(
+        name=NAME,
+        idempotent_submit=True,
+        supports_callbacks=False,
+        notes=("webhooks are configured per account on apimall, not per task",),
+    )
 
     async def submit(self, request: SubmitRequest) -> SubmitResult:
         answer = await self._http.request(
@@ -258,29 +232,21 @@ class ApimallProvider:
         if not answer.ok:
             raise self._http_error(answer, creates_task=True)
         if not answer.is_json or not isinstance(answer.data, dict):
-            raise AmbiguousSubmitError(self._http.detail(f"{NAME} create: unreadable answer; the task may exist"))
+            raise self._unreadable_create()
         if answer.data.get("success") is False:
             code, message = _error_parts(answer.data, self._http.detail)
             detail = self._http.detail(f"{NAME} create: {message or code or '(no message)'}")
             raise error_for_code(
                 code, detail, creates_task=True, http_status=answer.status, retry_after=answer.retry_after
             )
-        data = answer.data.get("data")
-        task_id = as_text(data.get("task_id")) if isinstance(data, dict) else None
-        if task_id is None:
-            raise AmbiguousSubmitError(self._http.detail(f"{NAME} create: answer has no task_id; the task may exist"))
-        return SubmitResult(task_id=task_id)
+        return self._created_task(answer)
 
     async def status(self, task_id: str) -> TaskStatus:
-        if not task_id:
-            raise TaskNotFound(f"{NAME}: empty task id")
+        self._require_task_id(task_id)
         answer = await self._http.request("GET", self._task_url(task_id), creates_task=False)
         if not answer.ok:
             raise self._http_error(answer, creates_task=False)
-        if not answer.is_json:
-            raise TransientProviderError(
-                self._http.detail(f"{NAME} status: unreadable answer"), http_status=answer.status
-            )
+        self._require_json_status(answer)
         return parse_status_body(answer.data, task_id=task_id, retry_after=answer.retry_after, clean=self._http.detail)
 
     async def verify_key(self) -> None:
@@ -297,9 +263,6 @@ class ApimallProvider:
                 provider_code=code,
             )
         # Any other real answer (usually 404 for the made-up task) means the key was accepted.
-
-    def expected_render_seconds(self, spec: VideoSpec) -> float:
-        return guess_render_seconds(spec)
 
     def _task_url(self, task_id: str) -> URL:
         # Quoted like the document's encodeURIComponent; encoded=True stops yarl from re-quoting it.

@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 import aiohttp
@@ -27,9 +27,11 @@ from bot.providers.base import (
     PermanentProviderError,
     ProviderAuthError,
     ProviderError,
+    ProviderInfo,
     ProviderOutOfCredits,
     ProviderRefused,
     ProviderRejectedRequest,
+    SubmitResult,
     TaskNotFound,
     TransientProviderError,
 )
@@ -292,3 +294,67 @@ class JsonHttpClient:
         if value is None:
             return "-"
         return self.redact(json.dumps(value, ensure_ascii=False, default=str))
+
+
+# A made-up task id for verify_key: any answer but 401/403 about it proves the key works.
+KEY_CHECK_TASK_ID = "wanbot-key-check-no-such-task"
+
+
+class HttpProvider:
+    """What the two HTTP adapters share: construction, identity, and the checks both documents
+    agree on (a create answer must carry ``data.task_id``; a status answer must be JSON).
+    Each subclass keeps its own paths, envelopes and error mapping."""
+
+    name: ClassVar[str]
+    provider_info: ClassVar[ProviderInfo]
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        base_url: str,
+        api_key: SecretStr,
+        timeout: float,
+        log_bodies: bool = False,
+    ) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._http = JsonHttpClient(
+            session,
+            provider=self.name,
+            api_key=api_key,
+            timeout=timeout,
+            logger=logging.getLogger(type(self).__module__),
+            log_bodies=log_bodies,
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self._base_url!r})"
+
+    @property
+    def info(self) -> ProviderInfo:
+        return self.provider_info
+
+    def expected_render_seconds(self, spec: VideoSpec) -> float:
+        return guess_render_seconds(spec)
+
+    def _created_task(self, answer: HttpAnswer) -> SubmitResult:
+        """The task id of a successful create; anything less means the task may or may not exist."""
+        data = answer.data.get("data") if isinstance(answer.data, dict) else None
+        task_id = as_text(data.get("task_id")) if isinstance(data, dict) else None
+        if task_id is None:
+            detail = f"{self.name} create: answer has no task_id; the task may exist"
+            raise AmbiguousSubmitError(self._http.detail(detail))
+        return SubmitResult(task_id=task_id)
+
+    def _unreadable_create(self) -> AmbiguousSubmitError:
+        return AmbiguousSubmitError(self._http.detail(f"{self.name} create: unreadable answer; the task may exist"))
+
+    def _require_json_status(self, answer: HttpAnswer) -> None:
+        if not answer.is_json:
+            raise TransientProviderError(
+                self._http.detail(f"{self.name} status: unreadable answer"), http_status=answer.status
+            )
+
+    def _require_task_id(self, task_id: str) -> None:
+        if not task_id:
+            raise TaskNotFound(f"{self.name}: empty task id")

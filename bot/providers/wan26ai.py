@@ -6,40 +6,32 @@ HTTP status (HTTP 200 carrying ``code: 402``); a non-success body code wins over
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
-import aiohttp
-from pydantic import SecretStr
-
-from bot.domain.models import Mode, VideoSpec
+from bot.domain.models import Mode
 from bot.providers.base import (
-    AmbiguousSubmitError,
     ProviderAuthError,
     ProviderInfo,
     ProviderRejectedRequest,
     SubmitRequest,
     SubmitResult,
-    TaskNotFound,
     TaskState,
     TaskStatus,
     TransientProviderError,
 )
 from bot.providers.http import (
+    KEY_CHECK_TASK_ID,
     SUCCESS_WITHOUT_VIDEO,
     HttpAnswer,
-    JsonHttpClient,
+    HttpProvider,
     as_int,
     as_text,
     clip,
     error_for_status,
-    guess_render_seconds,
     http_urls,
     looks_like_moderation,
 )
-
-log = logging.getLogger(__name__)
 
 NAME = "wan26ai"
 MODEL_IDS: dict[Mode, str] = {
@@ -48,7 +40,6 @@ MODEL_IDS: dict[Mode, str] = {
     Mode.VIDEO_TO_VIDEO: "wan/2-6-video-to-video",
 }
 # A task id no real task has: a status check for it proves the key without creating anything.
-KEY_CHECK_TASK_ID = "wanbot-key-check-no-such-task"
 
 # The document shows IN_PROGRESS, SUCCESS and (implied by error_message) FAILED. The other words
 # are assumed synonyms; anything not listed is UNKNOWN and polling simply continues.
@@ -166,65 +157,38 @@ def parse_status_body(
     )
 
 
-class Wan26aiProvider:
+class Wan26aiProvider(HttpProvider):
     """wan26ai.app: no idempotency key, so a create that got no answer may have made a task."""
 
-    def __init__(
-        self,
-        session: aiohttp.ClientSession,
-        *,
-        base_url: str,
-        api_key: SecretStr,
-        timeout: float,
-        log_bodies: bool = False,
-    ) -> None:
-        self._base_url = base_url.rstrip("/")
-        self._http = JsonHttpClient(
-            session, provider=NAME, api_key=api_key, timeout=timeout, logger=log, log_bodies=log_bodies
-        )
-        self._info = ProviderInfo(
-            name=NAME,
-            idempotent_submit=False,
-            supports_callbacks=True,
-            notes=("no Idempotency-Key in the API: an unanswered create may still have made a task",),
-        )
-
-    def __repr__(self) -> str:
-        return f"Wan26aiProvider(base_url={self._base_url!r})"
-
-    @property
-    def info(self) -> ProviderInfo:
-        return self._info
+    name = NAME
+    provider_info = ProviderInfo(
+        name=NAME,
+        idempotent_submit=False,
+        supports_callbacks=True,
+        notes=("no Idempotency-Key in the API: an unanswered create may still have made a task",),
+    )
 
     async def submit(self, request: SubmitRequest) -> SubmitResult:
         body = generate_body(request)
         answer = await self._http.request("POST", f"{self._base_url}/api/generate", json_body=body, creates_task=True)
         self._raise_for_http_status(answer, creates_task=True)
         if not answer.is_json or not isinstance(answer.data, dict):
-            raise AmbiguousSubmitError(self._http.detail(f"{NAME} create: unreadable answer; the task may exist"))
+            raise self._unreadable_create()
         code = _body_code_is_error(answer.data)
         if code is not None:
             detail = self._http.detail(f"{NAME} create: {_message(answer.data, answer.text)}")
             raise error_for_status(
                 code, detail, creates_task=True, retry_after=answer.retry_after, provider_code=str(code)
             )
-        data = answer.data.get("data")
-        task_id = as_text(data.get("task_id")) if isinstance(data, dict) else None
-        if task_id is None:
-            raise AmbiguousSubmitError(self._http.detail(f"{NAME} create: answer has no task_id; the task may exist"))
-        return SubmitResult(task_id=task_id)
+        return self._created_task(answer)
 
     async def status(self, task_id: str) -> TaskStatus:
-        if not task_id:
-            raise TaskNotFound(f"{NAME}: empty task id")
+        self._require_task_id(task_id)
         answer = await self._http.request(
             "GET", f"{self._base_url}/api/status", params={"task_id": task_id}, creates_task=False
         )
         self._raise_for_http_status(answer, creates_task=False)
-        if not answer.is_json:
-            raise TransientProviderError(
-                self._http.detail(f"{NAME} status: unreadable answer"), http_status=answer.status
-            )
+        self._require_json_status(answer)
         return parse_status_body(answer.data, task_id=task_id, retry_after=answer.retry_after, clean=self._http.detail)
 
     async def verify_key(self) -> None:
@@ -239,9 +203,6 @@ class Wan26aiProvider:
                     http_status=code,
                 )
         # Any other real answer (usually 404 for the made-up task) means the key was accepted.
-
-    def expected_render_seconds(self, spec: VideoSpec) -> float:
-        return guess_render_seconds(spec)
 
     def _raise_for_http_status(self, answer: HttpAnswer, *, creates_task: bool) -> None:
         if answer.ok:
