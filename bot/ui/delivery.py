@@ -25,8 +25,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# How far back to look for a result posted just before a crash.
-_HISTORY_SCAN_LIMIT = 50
+# How many messages to look through, newest first, for a result posted just before a crash.
+# Newest first, because that post was the bot's last act for the job: in a busy channel the
+# messages between the render's end and the post can outnumber any small window read from the
+# render's end forward (Discord answers ``after=`` with the messages right after it), and the
+# result would be posted twice. The scan stops at the render's end; the cap bounds the cost
+# to ten history pages.
+_HISTORY_SCAN_LIMIT = 1000
 _MiB = 1_048_576
 
 
@@ -119,8 +124,10 @@ class DiscordJobEvents:
         me = self.bot.user
         since = (job.finished_at or job.accepted_at) - timedelta(minutes=1)
         marker = f"wan:reroll:{job.id}"
+        scanned = 0
         try:
-            async for message in channel.history(limit=_HISTORY_SCAN_LIMIT, after=since):
+            async for message in channel.history(limit=_HISTORY_SCAN_LIMIT, after=since, oldest_first=False):
+                scanned += 1
                 if me is not None and message.author.id != me.id:
                     continue
                 for row in message.components:
@@ -130,6 +137,8 @@ class DiscordJobEvents:
                             return message.id
         except discord.HTTPException as error:
             raise _as_delivery_error(error, "history scan") from None
+        if scanned >= _HISTORY_SCAN_LIMIT:
+            log.warning("job=%d: no earlier post in the last %d messages; it may be older still", job.id, scanned)
         return None
 
     async def ended(self, job: Job) -> None:
