@@ -54,7 +54,8 @@ def bot_config(layout: Layout, args: argparse.Namespace) -> Any:
                 "request_timeout_seconds": 5,
                 "job_timeout_minutes": 30,
             },
-            "credits": {"default_allowance": 1200, "refill_period": "daily"},
+            # Daily refills, one day boundary crossed per session (see harness.refill_after).
+            "credits": {"default_allowance": args.allowance, "refill_period": "daily"},
             "loop": {"tick_seconds": 2},
         },
         environ={},
@@ -180,6 +181,7 @@ def main() -> None:
     parser.add_argument("--drive", action="store_true", help="members invoke /video at random")
     parser.add_argument("--discord-latency", type=float, default=0.03, help="real seconds Discord takes to answer")
     parser.add_argument("--mean-gap", type=float, default=15.0, help="virtual seconds between member actions")
+    parser.add_argument("--allowance", type=int, default=8000, help="credits per member per day")
     args = parser.parse_args()
     layout = Layout(args.dir)
     layout.bot_log(args.run).parent.mkdir(parents=True, exist_ok=True)

@@ -39,7 +39,10 @@ class SessionConfig:
     life: tuple[float, float] = (0.6, 4.0)  # real seconds from spawn to SIGKILL
     drain_every: int = 0  # 0: drain only at the end
     drain_timeout: float = 60.0  # real seconds a drain may take before open jobs count as stuck
-    mean_gap: float = 12.0  # virtual seconds between member actions
+    mean_gap: float = 6.0  # virtual seconds between member actions
+    # Credits per member per day: members run short now and then ("not enough credits" is a
+    # refusal worth crossing too) but not for good, or later kills would find an idle bot.
+    allowance: int = 8000
     refill_after: float = 8.0  # real seconds into the session when the daily refill boundary passes
     render: tuple[float, float] = (20.0, 90.0)  # virtual render seconds
 
@@ -56,6 +59,8 @@ class SessionReport:
     creates_resent: int = 0
     tasks: int = 0
     results_posted: int = 0
+    posted_twice: int = 0  # jobs with more than one result in the channel
+    tasks_twice: int = 0  # jobs that made more than one provider task
     duplicate_notices: int = 0
     bot_errors: list[str] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
@@ -109,7 +114,8 @@ class Session:
         command = [sys.executable, "-m", "tests.crash.bot_process", *self._common()]
         command += ["--offset", repr(self.offset), "--run", str(self.runs), "--seed", str(self.config.seed)]
         command += ["--provider-url", self.provider_url, "--kind", self.config.kind]
-        command += ["--mean-gap", str(self.config.mean_gap)] + (["--drive"] if drive else [])
+        command += ["--mean-gap", str(self.config.mean_gap), "--allowance", str(self.config.allowance)]
+        command += ["--drive"] if drive else []
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         with (self.layout.root / "bot-stdio.log").open("ab") as log:
             return subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env)  # noqa: S603
@@ -189,7 +195,10 @@ class Session:
         key = "idempotency_key" if self.config.kind == "apimall" else "prompt"
         per_job = Counter(str(create[key]) for create in provider["creates"])
         report.creates_resent = sum(count - 1 for count in per_job.values())
+        tasks_per_job = Counter(str(task[key]) for task in provider["tasks"])
+        report.tasks_twice = sum(1 for count in tasks_per_job.values() if count > 1)
         report.results_posted = sum(len(ids) for ids in snapshot.results.values())
+        report.posted_twice = sum(1 for ids in snapshot.results.values() if len(ids) > 1)
         report.duplicate_notices = sum(count - 1 for count in snapshot.notices.values() if count > 1)
         if self.layout.errors.exists():
             report.bot_errors = [chunk for chunk in self.layout.errors.read_text().split("\nrun ") if chunk.strip()]

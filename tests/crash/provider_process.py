@@ -30,11 +30,20 @@ API_KEY = "sk-crash-0123456789abcdef"
 class Chaos:
     """Per-task render time and outcome, and random faults, for either fake."""
 
-    def __init__(self, rng: random.Random, *, render: tuple[float, float], fail_rate: float, fault_rate: float):
+    def __init__(
+        self,
+        rng: random.Random,
+        *,
+        render: tuple[float, float],
+        fail_rate: float,
+        fault_rate: float,
+        create_delay: float,
+    ) -> None:
         self.rng = rng
         self.render = render
         self.fail_rate = fail_rate
         self.fault_rate = fault_rate
+        self.create_delay = create_delay
         self.doomed: set[str] = set()
 
     def new_task(self, server: FakeProviderServer, task: FakeTask) -> None:
@@ -55,7 +64,7 @@ class Chaos:
         roll = self.rng.random()
         if endpoint == "generate":
             # Creates are slow: a kill often lands after the task exists but before the answer.
-            delay = self.rng.uniform(0.0, 0.25)
+            delay = self.rng.uniform(0.0, self.create_delay)
             if roll < self.fault_rate:
                 server.inject("generate", drop=True, delay=delay)  # made the task, lost the answer
             elif roll < 2 * self.fault_rate:
@@ -122,6 +131,7 @@ async def serve(args: argparse.Namespace) -> None:
         render=(args.render_min, args.render_max),
         fail_rate=args.fail_rate,
         fault_rate=args.fault_rate,
+        create_delay=args.create_delay,
     )
     await server.start()
     temporary = layout.provider_port.with_suffix(".tmp")
@@ -148,6 +158,7 @@ def main() -> None:
     parser.add_argument("--render-max", type=float, default=90)
     parser.add_argument("--fail-rate", type=float, default=0.1)
     parser.add_argument("--fault-rate", type=float, default=0.1)
+    parser.add_argument("--create-delay", type=float, default=0.25, help="creates answer after up to this (real s)")
     asyncio.run(serve(parser.parse_args()))
 
 

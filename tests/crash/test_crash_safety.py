@@ -8,7 +8,7 @@ from tests.crash.harness import SessionConfig, run_session
 
 
 def test_random_sigkills_lose_no_job_credit_or_post(tmp_path: Path) -> None:
-    report = run_session(SessionConfig(root=tmp_path / "session", kind="apimall", kills=4, seed=7, mean_gap=6))
+    report = run_session(SessionConfig(root=tmp_path / "session", kind="apimall", kills=4, seed=7))
     assert report.violations == []
     assert report.bot_errors == []
     assert report.kills == 4 and report.drains == 1
