@@ -58,6 +58,9 @@ class QuietEvents:
     async def ended(self, job: Job) -> None:
         return None
 
+    async def find_notice(self, job: Job) -> int | None:
+        return None
+
 
 async def seed(services: Services, clock: ManualClock, first_id: int, count: int) -> None:
     """``count`` rendering jobs, due in an hour, with their holds and the grants behind them."""

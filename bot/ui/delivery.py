@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# How many messages to look through, newest first, for a result posted just before a crash.
+# How many messages to look through, newest first, for a result or a notice posted just before a crash.
 # Newest first, because that post was the bot's last act for the job: in a busy channel the
 # messages between the render's end and the post can outnumber any small window read from the
 # render's end forward (Discord answers ``after=`` with the messages right after it), and the
@@ -120,25 +121,41 @@ class DiscordJobEvents:
         return Delivered(message_id=message.id, as_link=True)
 
     async def find_delivery(self, job: Job) -> int | None:
+        marker = f"wan:reroll:{job.id}"
+
+        def is_result(message: discord.Message) -> bool:
+            return any(
+                getattr(component, "custom_id", None) == marker
+                for row in message.components
+                for component in getattr(row, "children", ())
+            )
+
+        found = await self._find_own_message(job, is_result, "history scan")
+        if found is not None:
+            log.info("job=%d was already posted as message %d; not posting again", job.id, found)
+        return found
+
+    async def find_notice(self, job: Job) -> int | None:
+        if job.state is JobState.CANCELLED:
+            return None  # no notice is ever posted for a cancel (see ``ended``)
+        text = render.ended_notice(job)
+        return await self._find_own_message(job, lambda message: message.content == text, "notice scan")
+
+    async def _find_own_message(self, job: Job, matches: Callable[[discord.Message], bool], what: str) -> int | None:
+        """The newest message of the bot's since the job ended that ``matches``, if any."""
         channel = await self._channel(job)
         me = self.bot.user
         since = (job.finished_at or job.accepted_at) - timedelta(minutes=1)
-        marker = f"wan:reroll:{job.id}"
         scanned = 0
         try:
             async for message in channel.history(limit=_HISTORY_SCAN_LIMIT, after=since, oldest_first=False):
                 scanned += 1
-                if me is not None and message.author.id != me.id:
-                    continue
-                for row in message.components:
-                    for component in getattr(row, "children", ()):
-                        if getattr(component, "custom_id", None) == marker:
-                            log.info("job=%d was already posted as message %d; not posting again", job.id, message.id)
-                            return message.id
+                if (me is None or message.author.id == me.id) and matches(message):
+                    return message.id
         except discord.HTTPException as error:
-            raise _as_delivery_error(error, "history scan") from None
+            raise _as_delivery_error(error, what) from None
         if scanned >= _HISTORY_SCAN_LIMIT:
-            log.warning("job=%d: no earlier post in the last %d messages; it may be older still", job.id, scanned)
+            log.warning("job=%d: nothing in the last %d messages; it may be older still", job.id, scanned)
         return None
 
     async def ended(self, job: Job) -> None:

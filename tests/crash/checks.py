@@ -1,7 +1,7 @@
 """What must hold after every kill, read from the files the dead bot left behind.
 
 Safety (after every kill): the ledger balances for every member and agrees with every job's
-state; no job has two results in the channel; no job made two provider tasks.
+state; no job has two results (or two end notices) in the channel; no job made two provider tasks.
 Liveness (after a drain run without kills): every accepted job ended delivered or released,
 and every member whose job was released was told.
 """
@@ -108,6 +108,9 @@ def post_violations(snapshot: Snapshot) -> list[str]:
             problems.append(f"a result was posted for job {job_id}, which does not exist")
         elif job["state"] in RELEASED_STATES:
             problems.append(f"job {job_id} was posted but its credits were released ({job['state']})")
+    for job_id, count in snapshot.notices.items():
+        if count > 1:
+            problems.append(f"job {job_id}: the member was told {count} times that it ended")
     for job in snapshot.jobs:
         if job["state"] == "delivered" and job["result_message_id"] not in results.get(job["id"], []):
             problems.append(f"job {job['id']} is delivered as message {job['result_message_id']}, not in the channel")

@@ -57,6 +57,9 @@ class RecordingEvents:
     async def ended(self, job: Job) -> None:
         self.told[job.id] += 1
 
+    async def find_notice(self, job: Job) -> int | None:
+        return 20_000 + job.id if self.told[job.id] else None
+
 
 @dataclass
 class Rig:

@@ -74,3 +74,33 @@ async def test_a_post_among_a_burst_of_messages_is_found_not_posted_again(
         assert len(world.results()) == 1  # found behind the chatter, not posted again
         [job] = await world.jobs(world.alice)
         assert job.state is JobState.DELIVERED and job.result_message_id == world.results()[0].id
+
+
+async def test_an_end_notice_posted_before_a_crash_is_not_posted_again(
+    world_factory: Any, discord_after_semantics: None
+) -> None:
+    async with world_factory() as world:
+        await world.video(world.alice, prompt="a storm at sea sandbox:fail")
+        repo = world.bot.services.runner.jobs
+        record = repo.update
+
+        async def crash_when_recording_the_notice(job_id: int, **fields: Any) -> bool:
+            if fields.get("notified"):
+                raise RuntimeError("power cut")
+            return await record(job_id, **fields)
+
+        repo.update = crash_when_recording_the_notice  # type: ignore[method-assign]
+        await world.env.advance_time(30)
+        assert len(notices(world, 1)) == 1
+        world.env.errors.clear()
+
+        await world.restart()
+        await world.env.advance_time(120)
+        assert len(notices(world, 1)) == 1  # found, not posted again
+        [job] = await world.jobs(world.alice)
+        assert job.state is JobState.FAILED and job.notified
+        assert (await world.balance(world.alice)).available == 500
+
+
+def notices(world: Any, job_id: int) -> list[Any]:
+    return [message for message in world.public() if f"your job **#{job_id}**" in message.content]
