@@ -82,5 +82,8 @@ class InstrumentedEvents:
     async def find_delivery(self, job: Job) -> int | None:
         return await self._inner.find_delivery(job)
 
+    async def find_notice(self, job: Job) -> int | None:
+        return await self._inner.find_notice(job)
+
     async def ended(self, job: Job) -> None:
         await self._inner.ended(job)

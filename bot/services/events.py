@@ -46,6 +46,10 @@ class JobEvents(Protocol):
         """Tell the member their job ended without a video, and that the credits are back. Raises DeliveryError."""
         ...
 
+    async def find_notice(self, job: Job) -> int | None:
+        """Before telling a member again: the id of an end notice already posted for this job, if any."""
+        ...
+
 
 class OperatorAlerts(Protocol):
     async def provider_problem(self, guild_id: int, code: str, detail: str) -> None:

@@ -255,7 +255,8 @@ class JobRunner:
         elif state in (JobState.SUCCEEDED, JobState.DELIVERING):
             await self._deliver(job, report)
         elif state.is_released and not job.notified:
-            await self._notify_ended(job)
+            # A notice may have gone out before a crash or a failed write: look before posting again.
+            await self._notify_ended(job, may_be_posted=True)
         else:
             # Nothing left to do; clear the schedule so the due scan never sees it again.
             await self.jobs.update(job.id, next_check_at=None)
@@ -595,9 +596,12 @@ class JobRunner:
         if ended is not None:
             await self._notify_ended(ended)
 
-    async def _notify_ended(self, job: Job) -> None:
+    async def _notify_ended(self, job: Job, *, may_be_posted: bool = False) -> None:
         try:
-            await self.events.ended(job)
+            if may_be_posted and await self.events.find_notice(job) is not None:
+                log.info("job=%d: the member was already told; not telling again", job.id)
+            else:
+                await self.events.ended(job)
         except DeliveryError as error:
             attempt = job.check_attempts + 1
             if error.transient and attempt < _MAX_NOTICE_ATTEMPTS:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -33,9 +34,12 @@ _POST_CHANNELS = (
     discord.DMChannel,
     discord.PartialMessageable,
 )
-# How many of the channel's newest messages (since the job finished) to look through for a post
-# made just before a crash. Recovery runs right after a restart, so such a post is near the top.
-HISTORY_SCAN_LIMIT = 200
+# How many messages to look through, newest first, for a post made just before a crash.
+# Newest first, because that post was the bot's last act for the job: in a busy channel the
+# messages between the render's end and the post can outnumber any small window read from the
+# render's end forward (Discord answers ``after=`` with the messages right after it). The scan
+# stops at ``since``; the cap bounds the cost to ten history pages.
+HISTORY_SCAN_LIMIT = 1000
 
 
 def owner_only(member_id: int) -> discord.AllowedMentions:
@@ -63,21 +67,39 @@ async def post_channel(bot: WanBot, channel_id: int) -> PostChannel:
     return channel
 
 
-async def find_posted(bot: WanBot, channel: PostChannel, custom_id: str, since: datetime) -> int | None:
-    """A message of the bot's, posted after ``since``, carrying a component with ``custom_id``.
+def has_component(custom_id: str) -> Callable[[discord.Message], bool]:
+    """Matches a message carrying a button or select with exactly this custom_id."""
 
-    Newest first: the message looked for was posted just before the crash that brought us here."""
+    def matches(message: discord.Message) -> bool:
+        return any(
+            getattr(component, "custom_id", None) == custom_id
+            for row in message.components
+            for component in getattr(row, "children", ())
+        )
+
+    return matches
+
+
+async def find_posted(
+    bot: WanBot,
+    channel: PostChannel,
+    matches: Callable[[discord.Message], bool],
+    since: datetime,
+    *,
+    what: str = "history scan",
+) -> int | None:
+    """The newest message of the bot's posted after ``since`` that ``matches``, if any."""
     me = bot.user
+    scanned = 0
     try:
         async for message in channel.history(limit=HISTORY_SCAN_LIMIT, after=since, oldest_first=False):
-            if me is not None and message.author.id != me.id:
-                continue
-            for row in message.components:
-                for component in getattr(row, "children", ()):
-                    if getattr(component, "custom_id", None) == custom_id:
-                        return message.id
+            scanned += 1
+            if (me is None or message.author.id == me.id) and matches(message):
+                return message.id
     except discord.HTTPException as error:
-        raise as_delivery_error(error, "history scan") from None
+        raise as_delivery_error(error, what) from None
+    if scanned >= HISTORY_SCAN_LIMIT:
+        log.warning("nothing found in the newest %d messages of channel %s; it may be older still", scanned, channel.id)
     return None
 
 

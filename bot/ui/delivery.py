@@ -23,7 +23,7 @@ from bot.services.events import Delivered, DeliveryError
 from bot.services.fetch import FetchFailed, ResultTooLarge
 from bot.ui import modrender, render
 from bot.ui.buttons import result_view
-from bot.ui.channels import PostChannel, as_delivery_error, find_posted, owner_only, post_channel
+from bot.ui.channels import PostChannel, as_delivery_error, find_posted, has_component, owner_only, post_channel
 from bot.ui.progress import update_progress
 from bot.ui.review import review_marker, review_view
 
@@ -141,7 +141,7 @@ class DiscordJobEvents:
             channel, marker = await post_channel(self.bot, review.channel_id), review_marker(job.id)
         else:
             channel, marker = await self._channel(job), f"wan:reroll:{job.id}"
-        found = await find_posted(self.bot, channel, marker, since)
+        found = await find_posted(self.bot, channel, has_component(marker), since)
         if found is not None:
             log.info(
                 "job already posted job=%d guild=%d member=%d message=%d; not posting again",
@@ -151,6 +151,14 @@ class DiscordJobEvents:
                 found,
             )
         return found
+
+    async def find_notice(self, job: Job) -> int | None:
+        if job.state is JobState.CANCELLED:
+            return None  # no notice is ever posted for a cancel (see ``ended``)
+        text = render.ended_notice(job)
+        since = (job.finished_at or job.accepted_at) - timedelta(minutes=1)
+        channel = await self._channel(job)
+        return await find_posted(self.bot, channel, lambda message: message.content == text, since, what="notice scan")
 
     async def ended(self, job: Job) -> None:
         if job.progress_message_id is not None:

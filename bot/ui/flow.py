@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, TypeVar
 
 import discord
 
@@ -18,6 +20,13 @@ if TYPE_CHECKING:
     from bot.app import WanBot
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Discord drops an interaction that is not answered within 3 seconds. Checking and holding usually
+# takes milliseconds, but a burst of members (or a slow disk) queues that work behind the one SQLite
+# connection: past this budget the bot acknowledges first ("thinking…") and edits in the answer.
+ANSWER_BUDGET_SECONDS = 1.5
 
 # How long a Confirm prompt waits for a press. Well under the 15 minutes an interaction token lives,
 # so the expired prompt can still be edited to say so.
@@ -73,11 +82,47 @@ def job_request(interaction: discord.Interaction, spec: VideoSpec, parent_job_id
     )
 
 
-async def send_ephemeral(interaction: discord.Interaction, content: str) -> None:
-    if interaction.response.is_done():
+async def within_deadline(interaction: discord.Interaction, work: Awaitable[T], *, update: bool = False) -> T:
+    """Run ``work``; if it is not done within the answer budget, acknowledge the interaction first.
+
+    ``update``: for a button, whose answer edits the message it sits on, rather than a new reply."""
+    task = asyncio.ensure_future(work)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=ANSWER_BUDGET_SECONDS)
+        if not done and not interaction.response.is_done():
+            if update:
+                await interaction.response.defer()
+            else:
+                await interaction.response.defer(ephemeral=True, thinking=True)
+        return await task
+    except BaseException:
+        task.cancel()
+        raise
+
+
+def _deferred(interaction: discord.Interaction) -> bool:
+    return interaction.response.type in (
+        discord.InteractionResponseType.deferred_channel_message,
+        discord.InteractionResponseType.deferred_message_update,
+    )
+
+
+async def send_ephemeral(
+    interaction: discord.Interaction, content: str, *, view: discord.ui.View | None = None
+) -> None:
+    """The private answer: a reply, or the edit of a deferred one, or a follow-up after an answer."""
+    response = interaction.response
+    if not response.is_done():
+        if view is None:
+            await response.send_message(content, ephemeral=True)
+        else:
+            await response.send_message(content, ephemeral=True, view=view)
+    elif _deferred(interaction):
+        await interaction.edit_original_response(content=content, view=view)
+    elif view is None:
         await interaction.followup.send(content, ephemeral=True)
     else:
-        await interaction.response.send_message(content, ephemeral=True)
+        await interaction.followup.send(content, ephemeral=True, view=view)
 
 
 async def start_job(
@@ -93,12 +138,12 @@ async def start_job(
     request = job_request(interaction, spec, parent_job_id)
     jobs = bot.services.jobs
     if jobs.price(spec) > bot.config.credits.confirm_above:
-        quote = await jobs.quote(request)
+        quote = await within_deadline(interaction, jobs.quote(request))
         view = ConfirmView(bot, spec, parent_job_id=parent_job_id, owner_id=interaction.user.id)
-        await interaction.response.send_message(render.confirm_text(spec, quote), view=view, ephemeral=True)
+        await send_ephemeral(interaction, render.confirm_text(spec, quote), view=view)
         view.prompt = interaction
         return None
-    accepted = await jobs.accept(request)
+    accepted = await within_deadline(interaction, jobs.accept(request))
     await send_ephemeral(interaction, render.accepted_text(accepted))
     await open_progress_message(bot, interaction, accepted)
     return accepted
@@ -137,15 +182,23 @@ class ConfirmView(discord.ui.View):
             check_bot_can_post(interaction)
             # Built from the press, not the prompt: roles and permissions as they are now.
             request = job_request(interaction, self.spec, self.parent_job_id)
-            accepted = await self.bot.services.jobs.accept(request)
+            accepted = await within_deadline(interaction, self.bot.services.jobs.accept(request), update=True)
         except UserFacingError as error:
-            await interaction.response.edit_message(content=error.message, view=None)
+            await self._answer(interaction, error.message)
             return
         except Exception as error:
             await report_error(interaction, error)
             return
-        await interaction.response.edit_message(content=render.accepted_text(accepted), view=None)
+        await self._answer(interaction, render.accepted_text(accepted))
         await open_progress_message(self.bot, interaction, accepted)
+
+    @staticmethod
+    async def _answer(interaction: discord.Interaction, content: str) -> None:
+        """Replace the prompt with the outcome (directly, or after a deferred update)."""
+        if _deferred(interaction):
+            await interaction.edit_original_response(content=content, view=None)
+        else:
+            await interaction.response.edit_message(content=content, view=None)
 
     @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
     async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button[ConfirmView]) -> None:

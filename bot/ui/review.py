@@ -27,7 +27,7 @@ from bot.errors import Conflict, NotFound, UserFacingError
 from bot.services.events import DeliveryError
 from bot.ui import modrender, render
 from bot.ui.buttons import _JobButton, result_view
-from bot.ui.channels import find_posted, owner_only, post_channel
+from bot.ui.channels import find_posted, has_component, owner_only, post_channel
 from bot.ui.errors import report_error
 from bot.ui.permissions import require_moderator
 from bot.ui.progress import update_progress
@@ -81,7 +81,7 @@ async def publish(bot: WanBot, job: Job, review: Review, review_message: discord
     try:
         channel = await post_channel(bot, job.channel_id)
         since = (review.decided_at or bot.clock()) - timedelta(minutes=1)
-        existing = await find_posted(bot, channel, f"wan:reroll:{job.id}", since)
+        existing = await find_posted(bot, channel, has_component(f"wan:reroll:{job.id}"), since)
         if existing is not None:
             await bot.services.reviews.mark_published(job.id, existing)
             return existing

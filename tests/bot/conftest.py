@@ -26,8 +26,12 @@ from tests.fakes.apimall_server import FakeApimall
 from tests.fakes.wan26ai_server import FakeWan26ai
 
 API_KEY = "sk-test-0123456789abcdef"
-# For tests about something else: no confirm prompt, no cooldown between two /video.
-RELAXED: dict[str, dict[str, Any]] = {"credits": {"confirm_above": 100_000}, "limits": {"cooldown_seconds": 0}}
+# For tests about something else: none of the guardrails of issue 4 (confirm prompt, cooldown,
+# running-job limit, provider queue). Tests about those set them themselves.
+RELAXED: dict[str, dict[str, Any]] = {
+    "credits": {"confirm_above": 100_000},
+    "limits": {"cooldown_seconds": 0, "max_running_per_member": 100, "max_in_flight": 1000},
+}
 
 
 @dataclass

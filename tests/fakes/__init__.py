@@ -10,8 +10,10 @@ Shared machinery lives here; ``wan26ai_server`` and ``apimall_server`` speak eac
         server.requests_to("generate")        # what the adapter actually sent
 
 Faults are queued per endpoint (``generate``, ``status``, ``files``) and each is used by one
-request that passed the key check. A task's state follows ``clock() - created_at`` against its
-``render_seconds`` unless ``finish``/``fail``/``set_raw_status`` decided it by hand.
+request that passed the key check. ``fail_randomly(rate, faults)`` adds a fault drawn at
+random to that share of requests with no queued fault, for chaos tests. A task's state
+follows ``clock() - created_at`` against its ``render_seconds`` unless ``finish``/``fail``/
+``set_raw_status`` decided it by hand.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from __future__ import annotations
 import abc
 import asyncio
 import json
+import random
 import socket
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Self
@@ -106,6 +109,31 @@ class Fault:
 
 
 @dataclass
+class RandomFaults:
+    """A random share of requests to some endpoints fail, with each of ``faults`` in turn.
+
+    Which requests fail is random; the faults rotate, so even a short run sees every kind.
+    """
+
+    rate: float
+    faults: tuple[Fault, ...]
+    endpoints: tuple[Endpoint, ...] = ("generate", "status")
+    rng: random.Random = field(default_factory=random.Random)
+    picked: Counter[int] = field(default_factory=Counter)  # how often each of ``faults`` was used
+
+    @property
+    def injected(self) -> int:
+        return sum(self.picked.values())
+
+    def pick(self, endpoint: Endpoint) -> Fault | None:
+        if endpoint not in self.endpoints or self.rng.random() >= self.rate:
+            return None
+        index = self.injected % len(self.faults)
+        self.picked[index] += 1
+        return self.faults[index]
+
+
+@dataclass
 class FakeTask:
     task_id: str
     body: dict[str, Any]
@@ -145,6 +173,7 @@ class FakeProviderServer(abc.ABC):
         self.requests: list[RecordedRequest] = []
         self.tasks: dict[str, FakeTask] = {}
         self._faults: dict[Endpoint, deque[Fault]] = {endpoint: deque() for endpoint in ENDPOINTS}
+        self.random_faults: RandomFaults | None = None
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._counter = 0
@@ -212,9 +241,23 @@ class FakeProviderServer(abc.ABC):
         )
         self._faults[endpoint].extend([fault] * times)
 
+    def fail_randomly(
+        self,
+        rate: float,
+        faults: list[dict[str, Any]],
+        *,
+        endpoints: tuple[Endpoint, ...] = ("generate", "status"),
+        seed: int = 0,
+    ) -> RandomFaults:
+        """From now on, ``rate`` of the requests to ``endpoints`` fail with ``faults`` (``inject`` keywords) in turn."""
+        chosen = tuple(Fault(**fault) for fault in faults)
+        self.random_faults = RandomFaults(rate, chosen, endpoints, random.Random(seed))
+        return self.random_faults
+
     def clear_faults(self) -> None:
         for queue in self._faults.values():
             queue.clear()
+        self.random_faults = None
 
     def pending_faults(self, endpoint: Endpoint) -> int:
         return len(self._faults[endpoint])
@@ -312,6 +355,8 @@ class FakeProviderServer(abc.ABC):
             if auth and request.headers.get("Authorization") != f"Bearer {self.api_key}":
                 return self._error(401, None, "Missing or invalid API key")
             fault = self._faults[endpoint].popleft() if self._faults[endpoint] else None
+            if fault is None and self.random_faults is not None:
+                fault = self.random_faults.pick(endpoint)
             if fault is None:
                 return await handler(request, record)
             if streams and (fault.delay or fault.drop):  # nothing to process first: wait or drop up front

@@ -1,0 +1,20 @@
+"""Crash safety: the real bot as a real process, killed with SIGKILL at random moments.
+
+Three processes take part (see ``harness.py``):
+
+- the fake provider (``provider_process``): a loopback server speaking a provider's API. It
+  runs for the whole session and survives every kill, so it remembers every task the bot
+  ever created, which is what "never submitted twice" is checked against;
+- the bot (``bot_process``): the real bot, all cogs, a real SQLite file, on SimCord's
+  simulated Discord, with a driver inside the same process playing members who type
+  ``/video``. Every message the simulated Discord accepts is appended to a log file and
+  fsync'd *before* the bot gets its answer (``discord_log``), so the log is exactly what a
+  real Discord would still hold after the bot died. On restart the log re-seeds the
+  simulated channel, so the bot's own history scan finds its earlier posts;
+- the harness, which starts, kills and restarts the bot and checks the files it leaves
+  behind (``checks``) after every kill.
+
+Time: both the provider and the simulated Discord run on one virtual clock derived from the
+wall clock (``VirtualClock``), sped up so a 60-second render takes a few real seconds. It
+keeps running while the bot is dead, as time does for a real bot.
+"""
