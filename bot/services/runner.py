@@ -75,6 +75,8 @@ class RunnerSettings:
     batch_size: int
     progress_edit_seconds: float
     max_in_flight: int = 4
+    # >1 when completion callbacks are on: polling is then only the fallback (see schedule.py).
+    poll_stretch: float = 1.0
 
 
 @dataclass(slots=True)
@@ -327,7 +329,10 @@ class JobRunner:
                 submitted_at=now,
                 submit_in_flight=False,
                 check_attempts=0,
-                next_check_at=now + timedelta(seconds=first_check_delay(expected, self.settings.poll_interval)),
+                next_check_at=now
+                + timedelta(
+                    seconds=first_check_delay(expected, self.settings.poll_interval, stretch=self.settings.poll_stretch)
+                ),
             )
         if not moved:
             log.error(
@@ -425,7 +430,9 @@ class JobRunner:
         # Still queued, running or an unknown word: look again later.
         expected = await self._expected_seconds(job.spec)
         rendering_for = (now - (job.submitted_at or job.accepted_at)).total_seconds()
-        delay = next_check_delay(rendering_for, expected, self.settings.poll_interval)
+        delay = next_check_delay(
+            rendering_for, expected, self.settings.poll_interval, stretch=self.settings.poll_stretch
+        )
         new_state = JobState.RENDERING if status.state is TaskState.RUNNING else job.state
         async with self.db.transaction() as tx:
             await self.jobs.transition(
@@ -636,6 +643,9 @@ class JobRunner:
             return False
         await self.jobs.update(job_id, progress_edited_at=now)
         return True
+
+    def _first_check_delay(self, expected: float) -> float:
+        return first_check_delay(expected, self.settings.poll_interval, stretch=self.settings.poll_stretch)
 
     async def _expected_seconds(self, spec: VideoSpec) -> float:
         key = (spec.mode.value, spec.duration, spec.resolution)
