@@ -19,6 +19,10 @@ FIRST_CHECK_FRACTION = 1.0
 GROWTH = 0.4
 # Even a very long render is looked at at least this often.
 MAX_GAP_SECONDS = 120.0
+# With completion callbacks on, a callback says when a render is done and polling is only the
+# fallback for a lost one: every wait is this many times longer, so a job costs about one status
+# check (the one the callback triggers) and a lost callback costs time, never the job.
+CALLBACK_FALLBACK_STRETCH = 3.0
 # Transient provider errors back off exponentially up to this.
 MAX_BACKOFF_SECONDS = 600.0
 
@@ -30,15 +34,15 @@ def expected_render_seconds(history: Sequence[float], fallback: float) -> float:
     return max(1.0, fallback)
 
 
-def first_check_delay(expected: float, poll_interval: float) -> float:
-    return max(poll_interval, expected * FIRST_CHECK_FRACTION)
+def first_check_delay(expected: float, poll_interval: float, *, stretch: float = 1.0) -> float:
+    return max(poll_interval, expected * FIRST_CHECK_FRACTION * stretch)
 
 
-def next_check_delay(rendering_for: float, expected: float, poll_interval: float) -> float:
+def next_check_delay(rendering_for: float, expected: float, poll_interval: float, *, stretch: float = 1.0) -> float:
     """Gap after a check that found the job unfinished, ``rendering_for`` seconds after submission."""
     # Checked before the expected finish (a callback hint): look again right around it.
     gap = expected - rendering_for + poll_interval if rendering_for < expected else rendering_for * GROWTH
-    return max(poll_interval, min(MAX_GAP_SECONDS, gap))
+    return max(poll_interval, min(MAX_GAP_SECONDS * stretch, gap * stretch))
 
 
 def backoff_delay(attempt: int, poll_interval: float, retry_after: float | None = None) -> float:

@@ -12,6 +12,7 @@ from bot.config import Config
 from bot.domain.clock import Clock
 from bot.domain.models import Job
 from bot.domain.rules import RuleSet
+from bot.domain.schedule import CALLBACK_FALLBACK_STRETCH
 from bot.domain.validation import MediaLimits
 from bot.providers.base import Provider
 from bot.services.admin import AdminService
@@ -134,6 +135,7 @@ def build_services(
             batch_size=config.loop.batch_size,
             progress_edit_seconds=config.delivery.progress_edit_seconds,
             max_in_flight=config.limits.max_in_flight,
+            poll_stretch=CALLBACK_FALLBACK_STRETCH if config.callbacks.enabled else 1.0,
         ),
     )
     # Plain http downloads only when the provider itself is plain http (a local test server).

@@ -75,6 +75,8 @@ class RunnerSettings:
     batch_size: int
     progress_edit_seconds: float
     max_in_flight: int = 4
+    # >1 when completion callbacks are on: polling is then only the fallback (see schedule.py).
+    poll_stretch: float = 1.0
 
 
 @dataclass(slots=True)
@@ -141,6 +143,7 @@ class JobRunner:
         self._busy: set[int] = set()
         # Queue positions last shown per waiting job, so a message is edited only when its place changes.
         self._shown_positions: dict[int, int] = {}
+        self._queue_read_at: datetime | None = None
         self._history: dict[tuple[str, int, str], tuple[float, float]] = {}
 
     # --- the loop body -----------------------------------------------------------------------
@@ -152,13 +155,12 @@ class JobRunner:
         now = self.clock()
         try:
             due = await self.jobs.due(now, self.settings.batch_size)
-            queue = await self.jobs.waiting()
-            in_flight = await self.jobs.in_flight()
+            queue, in_flight = await self._read_queue(now)
         except Exception:
             log.exception("could not read due jobs; trying again next tick")
             report.errors += 1
             return report
-        to_send, still_waiting = self._take_from_queue(queue, in_flight, now)
+        to_send, still_waiting = self._take_from_queue(queue or [], in_flight, now)
         work = due + to_send
         report.due = len(work)
         limit = asyncio.Semaphore(self.settings.concurrency)
@@ -173,13 +175,33 @@ class JobRunner:
 
         if work:
             await asyncio.gather(*(run(job) for job in work))
-        places = self._changed_positions(still_waiting)
+        places = self._changed_positions(still_waiting) if queue is not None else []
         if places:
             await asyncio.gather(*(show_place(job, position) for job, position in places))
         self.stats.ticks += 1
         self.stats.last_tick_at = self.clock()
         self.stats.last_tick_seconds = time.perf_counter() - started
         return report
+
+    async def _read_queue(self, now: datetime) -> tuple[list[Job] | None, int]:
+        """The waiting jobs in round-robin order, and the jobs in flight; only when it can matter.
+
+        Ordering the queue reads every open job, so a tick does it only when a job waits and either a
+        provider slot is free or the shown places are due a refresh: an idle tick stays one index
+        probe plus the due scan, however many jobs are in flight.
+        """
+        if not await self.jobs.has_waiting():
+            self._queue_read_at = None
+            return [], 0
+        in_flight = await self.jobs.in_flight()
+        refresh_due = (
+            self._queue_read_at is None
+            or (now - self._queue_read_at).total_seconds() >= self.settings.progress_edit_seconds
+        )
+        if in_flight >= self.settings.max_in_flight and not refresh_due:
+            return None, in_flight  # not read: the places shown stay as they are
+        self._queue_read_at = now
+        return await self.jobs.waiting(), in_flight
 
     def _take_from_queue(self, queue: list[Job], in_flight: int, now: datetime) -> tuple[list[Job], list[Job]]:
         """Split the queue (already in round-robin order) into jobs to step now and jobs that wait.
@@ -327,7 +349,10 @@ class JobRunner:
                 submitted_at=now,
                 submit_in_flight=False,
                 check_attempts=0,
-                next_check_at=now + timedelta(seconds=first_check_delay(expected, self.settings.poll_interval)),
+                next_check_at=now
+                + timedelta(
+                    seconds=first_check_delay(expected, self.settings.poll_interval, stretch=self.settings.poll_stretch)
+                ),
             )
         if not moved:
             log.error(
@@ -425,7 +450,9 @@ class JobRunner:
         # Still queued, running or an unknown word: look again later.
         expected = await self._expected_seconds(job.spec)
         rendering_for = (now - (job.submitted_at or job.accepted_at)).total_seconds()
-        delay = next_check_delay(rendering_for, expected, self.settings.poll_interval)
+        delay = next_check_delay(
+            rendering_for, expected, self.settings.poll_interval, stretch=self.settings.poll_stretch
+        )
         new_state = JobState.RENDERING if status.state is TaskState.RUNNING else job.state
         async with self.db.transaction() as tx:
             await self.jobs.transition(
@@ -636,6 +663,9 @@ class JobRunner:
             return False
         await self.jobs.update(job_id, progress_edited_at=now)
         return True
+
+    def _first_check_delay(self, expected: float) -> float:
+        return first_check_delay(expected, self.settings.poll_interval, stretch=self.settings.poll_stretch)
 
     async def _expected_seconds(self, spec: VideoSpec) -> float:
         key = (spec.mode.value, spec.duration, spec.resolution)

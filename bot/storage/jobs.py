@@ -245,6 +245,11 @@ class JobRepository:
         )
         return [_job(row) for row in rows]
 
+    async def has_waiting(self) -> bool:
+        """Whether any job waits for a provider slot: one probe of the queue's partial index."""
+        found = await self.db.fetchval("SELECT 1 FROM jobs WHERE state = 'accepted' LIMIT 1")
+        return found is not None
+
     async def in_flight(self) -> int:
         """Jobs the provider is working on, plus creates that may be on the wire."""
         at_provider = await self.db.fetchval("SELECT COUNT(*) FROM jobs WHERE state IN ('submitted', 'rendering')")

@@ -53,3 +53,10 @@ def test_backoff_honours_retry_after_and_stays_bounded(attempt: int, retry_after
     assert 5 <= delay <= MAX_BACKOFF_SECONDS * 1.2
     if retry_after is not None:
         assert delay >= min(retry_after, MAX_BACKOFF_SECONDS)
+
+
+def test_with_callbacks_polling_is_a_patient_fallback() -> None:
+    """A callback brings the result; polls only catch a lost one, so they wait three times longer."""
+    assert first_check_delay(100, 5, stretch=3) == 300
+    assert next_check_delay(400, 100, 5, stretch=3) == 3 * next_check_delay(400, 100, 5)
+    assert next_check_delay(10_000, 100, 5, stretch=3) == 3 * MAX_GAP_SECONDS
