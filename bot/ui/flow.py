@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 import discord
@@ -82,22 +84,76 @@ def job_request(interaction: discord.Interaction, spec: VideoSpec, parent_job_id
     )
 
 
+@dataclass(eq=False, slots=True)
+class _Pending:
+    interaction: discord.Interaction
+    deadline: float
+    update: bool
+    deferring: asyncio.Future[None] | None = None
+
+
+class _Watchdog:
+    """Acknowledges late interactions with ONE timer for all of them, not one per command: a
+    burst of 200 members would otherwise mean 200 timers (and, under SimCord, 200 timers walked
+    against every pending task). It runs only while some interaction awaits its answer."""
+
+    def __init__(self) -> None:
+        self.pending: set[_Pending] = set()
+        self.task: asyncio.Task[None] | None = None
+
+    def add(self, entry: _Pending) -> None:
+        self.pending.add(entry)
+        if self.task is None or self.task.done():
+            self.task = asyncio.ensure_future(self._run())
+
+    def discard(self, entry: _Pending) -> None:
+        self.pending.discard(entry)
+        if not self.pending and self.task is not None:
+            self.task.cancel()  # nothing left to watch: no timer outlives the last command
+            self.task = None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self.pending:
+            now = loop.time()
+            for entry in list(self.pending):
+                if entry.deferring is None and now >= entry.deadline and not entry.interaction.response.is_done():
+                    # Marked before any await, so the command sees it and waits for the defer to land.
+                    entry.deferring = asyncio.ensure_future(_defer(entry))
+            upcoming = [entry.deadline for entry in self.pending if entry.deferring is None]
+            await asyncio.sleep(max(0.0, min(upcoming) - loop.time()) if upcoming else ANSWER_BUDGET_SECONDS)
+
+
+async def _defer(entry: _Pending) -> None:
+    if entry.update:
+        await entry.interaction.response.defer()
+    else:
+        await entry.interaction.response.defer(ephemeral=True, thinking=True)
+
+
+_watchdogs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Watchdog] = weakref.WeakKeyDictionary()
+
+
 async def within_deadline(interaction: discord.Interaction, work: Awaitable[T], *, update: bool = False) -> T:
-    """Run ``work``; if it is not done within the answer budget, acknowledge the interaction first.
+    """Run ``work``; if it is not done within the answer budget, the interaction is acknowledged first.
 
     ``update``: for a button, whose answer edits the message it sits on, rather than a new reply."""
-    task = asyncio.ensure_future(work)
+    if interaction.response.is_done():
+        return await work
+    loop = asyncio.get_running_loop()
+    watchdog = _watchdogs.setdefault(loop, _Watchdog())
+    entry = _Pending(interaction, loop.time() + ANSWER_BUDGET_SECONDS, update)
+    watchdog.add(entry)
     try:
-        done, _ = await asyncio.wait({task}, timeout=ANSWER_BUDGET_SECONDS)
-        if not done and not interaction.response.is_done():
-            if update:
-                await interaction.response.defer()
-            else:
-                await interaction.response.defer(ephemeral=True, thinking=True)
-        return await task
-    except BaseException:
-        task.cancel()
-        raise
+        return await work
+    finally:
+        watchdog.discard(entry)
+        if entry.deferring is not None:
+            # The answer must not race the acknowledgement: wait for it to land (or to fail).
+            try:
+                await entry.deferring
+            except discord.HTTPException:
+                log.warning("could not acknowledge a slow interaction in time", exc_info=True)
 
 
 def _deferred(interaction: discord.Interaction) -> bool:

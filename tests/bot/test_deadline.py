@@ -90,3 +90,20 @@ async def test_cancelling_the_command_cancels_the_work() -> None:
         await task
     await asyncio.sleep(0)
     assert not finished
+
+
+async def test_a_burst_shares_one_watchdog_that_stops_when_all_are_answered() -> None:
+    interactions = [Interaction() for _ in range(20)]
+    slow = [flow.within_deadline(i, asyncio.sleep(0.2)) for i in interactions[:10]]  # type: ignore[arg-type]
+    fast = [flow.within_deadline(i, asyncio.sleep(0)) for i in interactions[10:]]  # type: ignore[arg-type]
+    watchdog_tasks: set[asyncio.Task[None] | None] = set()
+
+    async def observe() -> None:
+        for _ in range(20):
+            watchdog_tasks.add(flow._watchdogs[asyncio.get_running_loop()].task)
+            await asyncio.sleep(0.01)
+
+    await asyncio.gather(*slow, *fast, observe())
+    assert [len(i.response.calls) for i in interactions] == [1] * 10 + [0] * 10
+    assert len(watchdog_tasks - {None}) == 1  # one timer for the whole burst
+    assert flow._watchdogs[asyncio.get_running_loop()].task is None  # and none left running
