@@ -12,8 +12,8 @@ from bot.domain.models import LedgerKind
 from bot.errors import NotPermitted
 from bot.services.credits import CreditOverview
 from bot.ui import render
-from bot.ui.buttons import is_moderator
 from bot.ui.flow import member_context
+from bot.ui.permissions import is_moderator
 
 if TYPE_CHECKING:
     from bot.app import WanBot

@@ -33,7 +33,7 @@ def _bot(interaction: discord.Interaction) -> WanBot:
     return cast("WanBot", interaction.client)
 
 
-__all__ = ["DYNAMIC_ITEMS", "is_moderator", "result_view"]
+__all__ = ["DYNAMIC_ITEMS", "result_view"]
 
 
 class _JobButton(discord.ui.DynamicItem[Button], template=r"wan:_base:(?P<job_id>[0-9]+)"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -33,6 +32,7 @@ from bot.providers.base import (
 from bot.providers.http import SUCCESS_WITHOUT_VIDEO
 from tests.fakes import ManualClock
 from tests.fakes.apimall_server import FakeApimall
+from tests.providers.conftest import closed_port_url
 
 API_KEY = "am-secret-KEY-fedcba9876543210"
 IMAGE = "https://cdn.example.com/cat.png"
@@ -48,12 +48,6 @@ def clock() -> ManualClock:
 async def server(clock: ManualClock) -> AsyncIterator[FakeApimall]:
     async with FakeApimall(api_key=API_KEY, clock=clock, render_seconds=60, queue_seconds=10) as fake:
         yield fake
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
 
 
 def make_provider(
@@ -92,13 +86,6 @@ def submit_request(
     )
     # callback_url and public are wan26ai-only: apimall must not send them.
     return SubmitRequest(spec=spec, idempotency_key=key, callback_url="https://bot.example/cb", public=True)
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 # --- submit and idempotency ----------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -36,6 +35,7 @@ from bot.providers.http import MAX_RETRY_AFTER_SECONDS, SUCCESS_WITHOUT_VIDEO, p
 from bot.providers.wan26ai import Wan26aiProvider, parse_status_body
 from tests.fakes import ManualClock
 from tests.fakes.wan26ai_server import FakeWan26ai
+from tests.providers.conftest import closed_port_url
 
 API_KEY = "wan-secret-KEY-0123456789abcdef"
 IMAGE = "https://cdn.example.com/cat.png"
@@ -51,12 +51,6 @@ def clock() -> ManualClock:
 async def server(clock: ManualClock) -> AsyncIterator[FakeWan26ai]:
     async with FakeWan26ai(api_key=API_KEY, clock=clock, render_seconds=60) as fake:
         yield fake
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
 
 
 def make_provider(
@@ -94,13 +88,6 @@ def submit_request(
         video_url=VIDEO if mode is Mode.VIDEO_TO_VIDEO else None,
     )
     return SubmitRequest(spec=spec, idempotency_key="job-1", callback_url=callback_url, public=public)
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 # --- submit --------------------------------------------------------------------------------
