@@ -80,3 +80,61 @@ async def test_a_task_id_the_database_could_not_record_is_kept_and_recorded_late
         assert ended.state is JobState.DELIVERED and rig.events.delivered[job.id] == 1
         assert not rig.events.told[job.id]
         assert await rig.money_problems() == []
+
+
+async def test_the_last_check_is_retried_a_few_times_then_the_job_times_out(tmp_path: Path) -> None:
+    async with open_rig(tmp_path, "apimall", job_timeout_minutes=5) as rig:
+        await rig.accept(member_id=1)
+        await rig.run(2)
+        [task_id] = rig.server.tasks
+        rig.server.set_render_seconds(task_id, 10_000)
+        rig.clock.advance(10 * 60)
+        rig.server.inject("status", status=503, times=10)  # the provider is down when the limit comes
+        checks_before = len(rig.server.requests_to("status"))
+        await rig.run(600)
+        [ended] = await rig.jobs()
+        assert ended.state is JobState.TIMED_OUT
+        assert len(rig.server.requests_to("status")) - checks_before == 3  # asked, but not forever
+        assert rig.server.pending_faults("status") == 7
+
+
+async def test_a_lost_create_past_the_limit_is_resolved_with_the_same_key_first(tmp_path: Path) -> None:
+    async with open_rig(tmp_path, "apimall", job_timeout_minutes=5) as rig:
+        job = await rig.accept(member_id=1)
+        rig.server.inject("generate", drop=True)  # the task is made; its answer is lost
+        rig.server.inject("generate", status=503, retry_after=600)  # the resend waits past the limit
+        await rig.run(10)
+        assert len(rig.server.tasks) == 1 and len(rig.server.requests_to("generate")) == 2
+        rig.clock.advance(10 * 60)
+        await rig.run(180)
+        creates = rig.server.requests_to("generate")
+        assert len(creates) == 3 and {create.idempotency_key for create in creates} == {job.idempotency_key}
+        assert len(rig.server.tasks) == 1  # the resend found the same task
+        [ended] = await rig.jobs()
+        assert ended.state is JobState.DELIVERED and rig.events.delivered[job.id] == 1
+
+
+async def test_budget_spend_follows_what_the_provider_charged(tmp_path: Path) -> None:
+    async with open_rig(tmp_path, "wan26ai", job_timeout_minutes=5) as rig:
+        delivered, failed, stuck, cancelled = [
+            await rig.accept(member_id=member, prompt=f"a windmill #{member}") for member in (1, 2, 3, 4)
+        ]
+        await rig.services.jobs.cancel(delivered.guild_id, cancelled.id, cancelled.member_id)
+        spend = rig.services.stats.spend
+        assert await spend.spent(delivered.guild_id, None) == 3 * 80  # a cancel frees its share at once
+        await rig.run(2)
+        tasks = dict(zip((delivered.id, failed.id, stuck.id), rig.server.tasks, strict=True))
+        rig.server.fail(tasks[failed.id], "GPU node lost")
+        rig.server.set_render_seconds(tasks[stuck.id], 10_000)
+        await rig.run(8 * 60)
+        states = {job.id: job.state for job in await rig.jobs()}
+        assert [states[job.id] for job in (delivered, failed, stuck, cancelled)] == [
+            JobState.DELIVERED,
+            JobState.FAILED,
+            JobState.TIMED_OUT,
+            JobState.CANCELLED,
+        ]
+        # The provider refunded the failed render; it charged for the other two (still rendering one included).
+        summary = await spend.summary(delivered.guild_id, None)
+        assert (summary.spent, summary.jobs, summary.given_back, summary.provider_charged) == (160, 2, 80, 160)
+        assert await spend.spent(delivered.guild_id, None) == 160
