@@ -67,6 +67,8 @@ _MEMBER_MESSAGE_LIMIT = 300
 _FINAL_CHECK_ATTEMPTS = 3
 # Creates resent (same Idempotency-Key) past the limits to learn whether a paid task exists.
 _RESOLVE_ATTEMPTS = 3
+# A task id that cannot be written is logged at the first failure and then every this many.
+_UNRECORDED_LOG_EVERY = 30
 # An unexpected exception in one job's step reschedules only that job, this far out.
 _CRASH_RETRY_SECONDS = 60.0
 _HISTORY_TTL_SECONDS = 300.0
@@ -154,6 +156,7 @@ class JobRunner:
         # Task ids the provider gave that the database could not record yet (busy, locked, full):
         # job id → (job, the create's answer, when it came, attempt). Retried first on every tick.
         self._unrecorded: dict[int, tuple[Job, SubmitResult, datetime, int]] = {}
+        self._unrecorded_failures: dict[int, int] = {}
 
     # --- the loop body -----------------------------------------------------------------------
 
@@ -398,17 +401,22 @@ class JobRunner:
                     next_check_at=max(created_at + timedelta(seconds=first_check), self.clock()),
                 )
         except Exception as error:
-            first = job.id not in self._unrecorded
+            failures = self._unrecorded_failures.get(job.id, 0) + 1
             self._unrecorded[job.id] = (job, result, created_at, attempt)
-            # The task id goes to the log too: if the process dies before it is written, the operator can find it.
-            log.log(
-                logging.ERROR if first else logging.WARNING,
-                "job created but its task id could not be recorded %s task=%s: %s; retrying every tick",
-                _who(job),
-                result.task_id,
-                error,
-            )
+            self._unrecorded_failures[job.id] = failures
+            # The task id goes to the log too: if the process dies before it is written, the operator
+            # can find it. Once, then every so often, so a long outage does not flood the log.
+            if failures == 1 or failures % _UNRECORDED_LOG_EVERY == 0:
+                log.error(
+                    "job created but its task id could not be recorded %s task=%s failures=%d: %s; retrying every tick",
+                    _who(job),
+                    result.task_id,
+                    failures,
+                    error,
+                )
             return False
+        if self._unrecorded_failures.pop(job.id, None):
+            log.info("job task id recorded after all %s task=%s", _who(job), result.task_id)
         self._unrecorded.pop(job.id, None)
         if not moved:
             log.error(

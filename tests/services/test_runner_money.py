@@ -10,6 +10,8 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from bot.domain.models import JobState
 from tests.services.rig import Rig, open_rig
 
@@ -59,7 +61,9 @@ async def hold_write_lock_when_created(rig: Rig, path: str) -> sqlite3.Connectio
     return other
 
 
-async def test_a_task_id_the_database_could_not_record_is_kept_and_recorded_later(tmp_path: Path) -> None:
+async def test_a_task_id_the_database_could_not_record_is_kept_and_recorded_later(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     async with open_rig(tmp_path, "wan26ai") as rig:
         await rig.db.fetchval("PRAGMA busy_timeout = 100")  # give up on a lock quickly, as after 5 s in production
         job = await rig.accept(member_id=1)
@@ -80,6 +84,9 @@ async def test_a_task_id_the_database_could_not_record_is_kept_and_recorded_late
         assert ended.state is JobState.DELIVERED and rig.events.delivered[job.id] == 1
         assert not rig.events.told[job.id]
         assert await rig.money_problems() == []
+        # The operator can find the task even if the process had died meanwhile: its id was logged.
+        [logged] = [r for r in caplog.records if r.levelname == "ERROR" and "could not be recorded" in r.getMessage()]
+        assert f"task={ended.provider_task_id}" in logged.getMessage()
 
 
 async def test_the_last_check_is_retried_a_few_times_then_the_job_times_out(tmp_path: Path) -> None:
