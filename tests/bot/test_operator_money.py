@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.app import create_bot
 from bot.domain.models import JobState
 
 
@@ -88,4 +89,20 @@ async def test_a_create_waiting_to_be_resent_cannot_be_cancelled(world_factory: 
         assert len({create.idempotency_key for create in creates}) == 1 and len(world.server.tasks) == 1
         [job] = await world.jobs(world.alice)
         assert job.state is JobState.DELIVERED and len(world.results()) == 1
+        assert (await world.balance(world.alice)).available == 420
+
+
+async def test_a_render_finished_while_the_bot_was_down_is_posted_not_timed_out(world_factory: Any) -> None:
+    async with world_factory("wan26ai", provider={"job_timeout_minutes": 5}) as world:
+        await world.video(world.alice)
+        await world.env.advance_time(7)  # sent; the render takes 40 s
+        await world.bot.close()  # the bot is down for an hour
+        await world.env.advance_time(3600)
+        world.bot = create_bot(world.config)
+        await world.env.restart_bot(world.bot)
+        await world.env.advance_time(30)
+
+        [job] = await world.jobs(world.alice)
+        assert job.state is JobState.DELIVERED and len(world.results()) == 1
+        assert world.pings(world.results()[0]) == ([world.alice.id], [], False)
         assert (await world.balance(world.alice)).available == 420
