@@ -14,9 +14,15 @@ The rest keep their place, and their progress messages show it.
 Provider policy on a create whose answer was lost (timeout, dropped connection, garbled
 body, or a crash while the request was on the wire):
   - apimall (Idempotency-Key): retried with the same key; the provider returns the same task.
+    Until then the job is ``create_unanswered``: it cannot be cancelled, and it is resent even
+    past the time or attempt limits (a few times) before it is given up.
   - wan26ai (no such key): never resent, because a second create could make a second paid
     task. The job ends, the member's credits are released, and the operator is warned in the
     log with the job id so a stray task can be reconciled. The member is never charged for it.
+
+A task id the provider did give is never dropped: if writing it fails, it is kept in memory and
+written on the next ticks. And no job is timed out on the clock alone: past the limit it gets one
+last status check, and a finished render is delivered.
 """
 
 from __future__ import annotations
