@@ -46,6 +46,20 @@ def budget_text(status: BudgetStatus) -> str:
     return f"{status.spent:,} of {status.cap:,} credits spent {period_phrase(status.period)}{resets}"
 
 
+def budget_report(status: BudgetStatus) -> str:
+    """The cap and the operator's spend, with what members got back and the provider's figure apart."""
+    if status.capped:
+        head = budget_text(status)
+    else:
+        head = f"no cap; {status.spent:,} credits spent {period_phrase(status.period)}"
+    parts = [head]
+    if status.given_back:
+        parts.append(f"{status.given_back:,} of them given back to members (refunds, videos that could not be posted)")
+    if status.provider_charged is not None:
+        parts.append(f"the provider reported {status.provider_charged:,} of its credits charged")
+    return "; ".join(parts)
+
+
 def overview_embed(overview: ServerOverview) -> discord.Embed:
     policy = overview.policy
     embed = discord.Embed(title="Video credits on this server", colour=discord.Colour.blurple())
@@ -75,8 +89,11 @@ def overview_embed(overview: ServerOverview) -> discord.Embed:
 def stats_text(stats: Stats) -> str:
     lines = [
         f"**Last {len(stats.days)} days** (UTC, since {stats.since:%Y-%m-%d}): **{stats.total:,}** credits spent "
-        f"on **{stats.jobs}** videos (held or kept; refunded jobs not counted).",
+        f"on **{stats.jobs}** videos: every render the provider account paid for, or may still pay for.",
+        f"Of these, **{stats.given_back:,}** given back to members (refunds, videos that could not be posted).",
     ]
+    if stats.provider_charged is not None:
+        lines.append(f"The provider reported charging **{stats.provider_charged:,}** of its own credits for them.")
     if stats.top:
         lines.append("**Top members**")
         lines.extend(
@@ -203,11 +220,11 @@ class AdminCog(commands.GroupCog, group_name="wan-admin", group_description="Cre
             raise InvalidRequest("Give the amount too: the period is set together with the cap.")
         if amount is None:
             status = (await admin.overview(guild_id)).budget
-            await reply(interaction, f"Budget: {budget_text(status)}.")
+            await reply(interaction, f"Budget: {budget_report(status)}.")
             return
         status = await admin.set_budget(guild_id, amount, period, actor_id=actor_id)
         head = "The budget cap is removed" if not status.capped else "Budget set"
-        await reply(interaction, f"{head}: {budget_text(status)}.")
+        await reply(interaction, f"{head}: {budget_report(status)}.")
 
     # --- channels ------------------------------------------------------------------------------
 

@@ -37,7 +37,7 @@ def job_line(job: Job) -> str:
 
 
 def cancellable(job: Job) -> bool:
-    return job.state is JobState.ACCEPTED and not job.submit_in_flight
+    return job.cancellable
 
 
 class JobsCog(commands.Cog):

@@ -136,6 +136,18 @@ class Job:
     parent_job_id: int | None
     # Secret: the last part of this job's completion-callback URL. Never logged.
     callback_token: str | None = field(default=None, repr=False)
+    # The provider may have charged the operator for this render and has not said it refunded it.
+    provider_billed: bool = False
+    # What the provider reported charging (net) and refunding, in its own credits; None: not said.
+    provider_charged: int | None = None
+    provider_refunded: int | None = None
+    # A create got no usable answer: a paid task may exist under this job's Idempotency-Key.
+    create_unanswered: bool = False
+
+    @property
+    def cancellable(self) -> bool:
+        """Queued and certainly not at the provider: nothing was sent, or nothing can exist there."""
+        return self.state is JobState.ACCEPTED and not self.submit_in_flight and not self.create_unanswered
 
     @property
     def is_sandbox(self) -> bool:

@@ -184,6 +184,7 @@ def parse_status_body(
         error_message=error_message,
         raw_status=clean(raw_word)[:64] if raw_word else None,
         charged_credits=_charged(data),
+        refunded_credits=_refunded(data),
     )
 
 
@@ -208,6 +209,11 @@ def _charged(data: dict[Any, Any]) -> int | None:
         return None
     refunded = as_int(data.get("credits_refunded"))
     return max(used - refunded, 0) if refunded is not None and refunded > 0 else used
+
+
+def _refunded(data: dict[Any, Any]) -> int | None:
+    refunded = as_int(data.get("credits_refunded"))
+    return refunded if refunded is not None and refunded >= 0 else None
 
 
 class ApimallProvider(HttpProvider):

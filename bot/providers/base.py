@@ -36,6 +36,7 @@ class SubmitRequest:
 @dataclass(frozen=True, slots=True)
 class SubmitResult:
     task_id: str
+    charged_credits: int | None = None  # what the create answer says it charged (apimall credits_used)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,8 @@ class TaskStatus:
     video_urls: tuple[str, ...] = ()
     error_message: str | None = None
     raw_status: str | None = None  # the provider's own word, for logs
-    charged_credits: int | None = None  # what the provider says it charged the operator, when it says
+    charged_credits: int | None = None  # what the provider says it charged the operator (net), when it says
+    refunded_credits: int | None = None  # what it says it gave back (apimall credits_refunded), when it says
 
 
 # --- errors ----------------------------------------------------------------------------------

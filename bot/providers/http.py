@@ -344,7 +344,9 @@ class HttpProvider:
         if task_id is None:
             detail = f"{self.name} create: answer has no task_id; the task may exist"
             raise AmbiguousSubmitError(self._http.detail(detail))
-        return SubmitResult(task_id=task_id)
+        # apimall's create answer says what it charged; wan26ai's says nothing (None).
+        charged = as_int(data.get("credits_used")) if isinstance(data, dict) else None
+        return SubmitResult(task_id=task_id, charged_credits=charged if charged is not None and charged >= 0 else None)
 
     def _unreadable_create(self) -> AmbiguousSubmitError:
         return AmbiguousSubmitError(self._http.detail(f"{self.name} create: unreadable answer; the task may exist"))

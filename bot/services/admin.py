@@ -62,7 +62,7 @@ class AdminService:
         now = self.clock()
         async with self.db.reading() as tx:
             policy = await self.policy.view_in(tx, guild_id)
-            budget = await self.budget.server_status_in(tx, guild_id, now)
+            budget = await self.budget.server_status_in(tx, guild_id, now, detailed=True)
             settings = await self.settings.get_in(tx, guild_id)
         channels = await self.settings.allowed_channels(guild_id)
         return ServerOverview(policy, budget, channels, settings.admin_channel_id)
@@ -111,7 +111,7 @@ class AdminService:
         now = self.clock()
         async with self.db.transaction() as tx:
             await self.settings.update_in(tx, guild_id, at=now, actor_id=actor_id, **fields)
-            status = await self.budget.server_status_in(tx, guild_id, now)
+            status = await self.budget.server_status_in(tx, guild_id, now, detailed=True)
             shown = f"{cap} {status.period}" if cap else "no cap"
             await self._record(tx, guild_id, actor_id, now, f"budget {shown}")
         log.info("budget set guild=%d cap=%d period=%s by=%d", guild_id, cap, status.period, actor_id)

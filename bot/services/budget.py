@@ -3,8 +3,9 @@
 Checked as a hold guard, inside the transaction that writes the hold: transactions are
 serialized (one asyncio lock, BEGIN IMMEDIATE across processes), so the spend read here
 cannot change before this job's hold is written, and concurrent jobs can never cross a cap
-together. Spend is "held + kept" (see ``bot.storage.spend``), so a cap is counted before the
-provider is paid, not after.
+together. Spend is what the operator's provider account pays (see ``bot.storage.spend``): a job
+counts from its hold, before the provider is paid, and keeps counting if the provider made the
+render, whether the member kept the credits or got them back.
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ class BudgetStatus:
     spent: int
     resets_at: datetime | None
     key: str
+    # Only in detailed statuses (what admins are shown): credits of counted jobs members have back,
+    # and what the provider reported charging, in its own credits (None: it never said).
+    given_back: int = 0
+    provider_charged: int | None = None
 
     @property
     def capped(self) -> bool:
@@ -82,9 +87,23 @@ class BudgetGuard:
         spent = await self.spend.spent_in(tx, guild_id, period_start(period, now)) if cap else 0
         return BudgetStatus(scope, cap, period, spent, next_refill(period, now), period_key(period, now))
 
-    async def server_status_in(self, tx: Tx, guild_id: int, now: datetime) -> BudgetStatus:
+    async def server_status_in(self, tx: Tx, guild_id: int, now: datetime, *, detailed: bool = False) -> BudgetStatus:
+        """The server's cap and spend; ``detailed`` adds what members got back and the provider's figure
+        (and the spend even without a cap), for admins to read rather than for the hold's check."""
         cap, period = self.server_terms(await self.settings.get_in(tx, guild_id))
-        return await self._status_in(tx, "server", guild_id, cap, period, now)
+        if not detailed:
+            return await self._status_in(tx, "server", guild_id, cap, period, now)
+        summary = await self.spend.summary_in(tx, guild_id, period_start(period, now))
+        return BudgetStatus(
+            "server",
+            cap,
+            period,
+            summary.spent,
+            next_refill(period, now),
+            period_key(period, now),
+            given_back=summary.given_back,
+            provider_charged=summary.provider_charged,
+        )
 
     async def global_status_in(self, tx: Tx, now: datetime) -> BudgetStatus:
         return await self._status_in(tx, "global", None, self.config.global_cap, self.config.period, now)

@@ -65,7 +65,9 @@ def spend_chart(days: Sequence[DaySpend], title: str) -> bytes:
             # Every fifth day and the last one get a date label (MM-DD), so labels never overlap.
             if index % 5 == 0 or index == len(days) - 1:
                 draw.text(((x0 + x1) / 2, bottom + 8), day.day[5:], fill=_TEXT, font=small, anchor="mt")
-    draw.text((left, HEIGHT - 22), "credits spent (held + kept) per UTC day", fill=_AXIS, font=small)
+    draw.text(
+        (left, HEIGHT - 22), "credits spent per UTC day (renders the provider account paid for)", fill=_AXIS, font=small
+    )
 
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=True)

@@ -214,7 +214,14 @@ class JobService:
                 raise NotPermitted("You can only cancel your own jobs.")
             # The runner marks submit_in_flight in its own transaction before calling the provider,
             # and transactions are serialized, so this check cannot race with a submit.
-            if job.state is not JobState.ACCEPTED or job.submit_in_flight:
+            if job.state is JobState.ACCEPTED and job.create_unanswered and not job.submit_in_flight:
+                # Cancelling now could leave a paid task at the provider that nobody follows.
+                raise Conflict(
+                    f"Job #{job_id} can't be cancelled now: the provider did not answer when it was sent, so it "
+                    "may already be making it. The bot is asking again with the same request (that never charges "
+                    "twice): you get the video, or your credits back if it was never made."
+                )
+            if not job.cancellable:
                 raise Conflict(f"Job #{job_id} is already {job.state.label} and can no longer be cancelled.")
             moved = await self.jobs.transition(
                 tx,

@@ -14,9 +14,15 @@ The rest keep their place, and their progress messages show it.
 Provider policy on a create whose answer was lost (timeout, dropped connection, garbled
 body, or a crash while the request was on the wire):
   - apimall (Idempotency-Key): retried with the same key; the provider returns the same task.
+    Until then the job is ``create_unanswered``: it cannot be cancelled, and it is resent even
+    past the time or attempt limits (a few times) before it is given up.
   - wan26ai (no such key): never resent, because a second create could make a second paid
     task. The job ends, the member's credits are released, and the operator is warned in the
     log with the job id so a stray task can be reconciled. The member is never charged for it.
+
+A task id the provider did give is never dropped: if writing it fails, it is kept in memory and
+written on the next ticks. And no job is timed out on the clock alone: past the limit it gets one
+last status check, and a finished render is delivered.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.domain.clock import Clock
 from bot.domain.models import Job, JobState, VideoSpec
@@ -41,6 +48,7 @@ from bot.providers.base import (
     ProviderRefused,
     ProviderRejectedRequest,
     SubmitRequest,
+    SubmitResult,
     TaskNotFound,
     TaskState,
     TaskStatus,
@@ -61,6 +69,12 @@ _NOT_FOUND_TOLERANCE = 2
 _MAX_DELIVERY_ATTEMPTS = 10
 _MAX_NOTICE_ATTEMPTS = 6
 _MEMBER_MESSAGE_LIMIT = 300
+# Status checks that may fail (transient errors) once a job is past its time limit, before it is ended.
+_FINAL_CHECK_ATTEMPTS = 3
+# Creates resent (same Idempotency-Key) past the limits to learn whether a paid task exists.
+_RESOLVE_ATTEMPTS = 3
+# A task id that cannot be written is logged at the first failure and then every this many.
+_UNRECORDED_LOG_EVERY = 30
 # An unexpected exception in one job's step reschedules only that job, this far out.
 _CRASH_RETRY_SECONDS = 60.0
 _HISTORY_TTL_SECONDS = 300.0
@@ -145,6 +159,10 @@ class JobRunner:
         self._shown_positions: dict[int, int] = {}
         self._queue_read_at: datetime | None = None
         self._history: dict[tuple[str, int, str], tuple[float, float]] = {}
+        # Task ids the provider gave that the database could not record yet (busy, locked, full):
+        # job id → (job, the create's answer, when it came, attempt). Retried first on every tick.
+        self._unrecorded: dict[int, tuple[Job, SubmitResult, datetime, int]] = {}
+        self._unrecorded_failures: dict[int, int] = {}
 
     # --- the loop body -----------------------------------------------------------------------
 
@@ -153,6 +171,8 @@ class JobRunner:
         started = time.perf_counter()
         report = TickReport()
         now = self.clock()
+        if self._unrecorded:
+            await self._record_unrecorded(report)
         try:
             due = await self.jobs.due(now, self.settings.batch_size)
             queue, in_flight = await self._read_queue(now)
@@ -218,6 +238,8 @@ class JobRunner:
             due = job.next_check_at is not None and job.next_check_at <= now
             if job.submit_in_flight or job.accepted_at + self.settings.job_timeout <= now:
                 to_send.append(job)
+            elif due and job.create_unanswered:
+                to_send.append(job)  # resolving a create that may have made a task: it holds a slot already
             elif due and free > 0:
                 to_send.append(job)
                 free -= 1
@@ -286,17 +308,36 @@ class JobRunner:
     # --- submit ------------------------------------------------------------------------------
 
     async def _submit(self, job: Job, report: TickReport) -> None:
+        if job.id in self._unrecorded:
+            return  # the provider gave a task id; only recording it is left (see _record_unrecorded)
         now = self.clock()
         info = self.provider.info
-        if job.accepted_at + self.settings.job_timeout <= now:
-            await self._end(job, JobState.TIMED_OUT, "timeout", "The provider stayed busy for too long.", report)
-            return
         if job.submit_in_flight and not info.idempotent_submit:
             # A create may have reached the provider before a crash or a lost answer.
             self._warn_unconfirmed(job)
-            await self._end(job, JobState.FAILED, "submit_unconfirmed", _UNCONFIRMED, report)
+            await self._end(job, JobState.FAILED, "submit_unconfirmed", _UNCONFIRMED, report, billed=True)
             return
-        if job.submit_attempts >= self.settings.max_submit_attempts:
+        out_of_time = job.accepted_at + self.settings.job_timeout <= now
+        out_of_attempts = job.submit_attempts >= self.settings.max_submit_attempts
+        # A paid task may exist under this job's key: past the limits the create is still resent
+        # (same key, so no second task) to find out, a few times, before the job is given up.
+        may_exist = job.submit_in_flight or job.create_unanswered
+        if (out_of_time or out_of_attempts) and may_exist:
+            if job.submit_attempts >= self.settings.max_submit_attempts + _RESOLVE_ATTEMPTS:
+                log.warning(
+                    "job create never confirmed %s provider=%s after %d attempts with the same Idempotency-Key;"
+                    " member credits released. Check the provider dashboard for a task with key %s.",
+                    _who(job),
+                    info.name,
+                    job.submit_attempts,
+                    job.idempotency_key,
+                )
+                await self._end(job, JobState.FAILED, "submit_unconfirmed", _UNRESOLVED, report, billed=True)
+                return
+        elif out_of_time:
+            await self._end(job, JobState.TIMED_OUT, "timeout", "The provider stayed busy for too long.", report)
+            return
+        elif out_of_attempts:
             await self._end(
                 job, JobState.FAILED, "provider_busy", "The provider stayed busy; please try later.", report
             )
@@ -326,9 +367,9 @@ class JobRunner:
         except AmbiguousSubmitError as error:
             if not info.idempotent_submit:
                 self._warn_unconfirmed(job, error)
-                await self._end(job, JobState.FAILED, "submit_unconfirmed", _UNCONFIRMED, report)
+                await self._end(job, JobState.FAILED, "submit_unconfirmed", _UNCONFIRMED, report, billed=True)
                 return
-            await self._retry_submit(job, attempt, error)
+            await self._retry_submit(job, attempt, error, unanswered=True)
             return
         except TransientProviderError as error:
             await self._retry_submit(job, attempt, error)
@@ -337,41 +378,80 @@ class JobRunner:
             await self._end_for_error(job, error, report)
             return
 
-        now = self.clock()
-        expected = await self._expected_seconds(job.spec)
-        async with self.db.transaction() as tx:
-            moved = await self.jobs.transition(
-                tx,
-                job.id,
-                [JobState.ACCEPTED],
-                JobState.SUBMITTED,
-                provider_task_id=result.task_id,
-                submitted_at=now,
-                submit_in_flight=False,
-                check_attempts=0,
-                next_check_at=now
-                + timedelta(
-                    seconds=first_check_delay(expected, self.settings.poll_interval, stretch=self.settings.poll_stretch)
-                ),
-            )
+        await self._record_submitted(job, result, self.clock(), attempt, report)
+
+    async def _record_submitted(
+        self, job: Job, result: SubmitResult, created_at: datetime, attempt: int, report: TickReport
+    ) -> bool:
+        """Write the task id the provider gave; False when it must be tried again.
+
+        If the database refuses (busy or locked past its timeout, disk full), the id is kept in
+        memory and written on the next ticks: the job is never mistaken for an unconfirmed create
+        and released while a paid task runs at the provider."""
+        try:
+            expected = await self._expected_seconds(job.spec)
+            first_check = first_check_delay(expected, self.settings.poll_interval, stretch=self.settings.poll_stretch)
+            async with self.db.transaction() as tx:
+                moved = await self.jobs.transition(
+                    tx,
+                    job.id,
+                    [JobState.ACCEPTED],
+                    JobState.SUBMITTED,
+                    provider_task_id=result.task_id,
+                    submitted_at=created_at,
+                    submit_in_flight=False,
+                    create_unanswered=False,
+                    provider_billed=True,  # both providers charge when the task is created
+                    provider_charged=result.charged_credits,
+                    check_attempts=0,
+                    next_check_at=max(created_at + timedelta(seconds=first_check), self.clock()),
+                )
+        except Exception as error:
+            failures = self._unrecorded_failures.get(job.id, 0) + 1
+            self._unrecorded[job.id] = (job, result, created_at, attempt)
+            self._unrecorded_failures[job.id] = failures
+            # The task id goes to the log too: if the process dies before it is written, the operator
+            # can find it. Once, then every so often, so a long outage does not flood the log.
+            if failures == 1 or failures % _UNRECORDED_LOG_EVERY == 0:
+                log.error(
+                    "job created but its task id could not be recorded %s task=%s failures=%d: %s; retrying every tick",
+                    _who(job),
+                    result.task_id,
+                    failures,
+                    error,
+                )
+            return False
+        if self._unrecorded_failures.pop(job.id, None):
+            log.info("job task id recorded after all %s task=%s", _who(job), result.task_id)
+        self._unrecorded.pop(job.id, None)
         if not moved:
             log.error(
                 "job moved while its create was in flight %s task=%s: the provider task is orphaned",
                 _who(job),
                 result.task_id,
             )
-            return
+            return True
         report.submitted += 1
         log.info("job submitted %s task=%s attempt=%d", _who(job), result.task_id, attempt)
         await self._progress(job.id, force=True)
+        return True
 
-    async def _retry_submit(self, job: Job, attempt: int, error: TransientProviderError) -> None:
+    async def _record_unrecorded(self, report: TickReport) -> None:
+        for job, result, created_at, attempt in list(self._unrecorded.values()):
+            if not await self._record_submitted(job, result, created_at, attempt, report):
+                return  # the database still refuses: the others wait for the next tick, not for its timeout each
+
+    async def _retry_submit(
+        self, job: Job, attempt: int, error: TransientProviderError, *, unanswered: bool = False
+    ) -> None:
         delay = backoff_delay(attempt, self.settings.poll_interval, error.retry_after)
+        fields: dict[str, Any] = {"create_unanswered": True} if unanswered else {}
         await self.jobs.update(
             job.id,
             expect_state=JobState.ACCEPTED,
             submit_in_flight=False,
             next_check_at=self.clock() + timedelta(seconds=delay),
+            **fields,
         )
         log.warning("job create failed %s attempt=%d retry_in=%.0fs: %s", _who(job), attempt, delay, error)
 
@@ -388,17 +468,10 @@ class JobRunner:
     # --- status ------------------------------------------------------------------------------
 
     async def _check(self, job: Job, report: TickReport) -> None:
-        now = self.clock()
+        # Past the time limit the provider is still asked first: a render that finished just before
+        # it, or while the bot was down, was paid for and is delivered, not thrown away.
         started = job.submitted_at or job.accepted_at
-        if started + self.settings.job_timeout <= now:
-            await self._end(
-                job,
-                JobState.TIMED_OUT,
-                "timeout",
-                f"The render did not finish within {int(self.settings.job_timeout.total_seconds() // 60)} minutes.",
-                report,
-            )
-            return
+        past_limit = started + self.settings.job_timeout <= self.clock()
         assert job.provider_task_id is not None
         report.checked += 1
         self.stats.status_checks += 1
@@ -406,18 +479,33 @@ class JobRunner:
             status = await self.provider.status(job.provider_task_id)
         except TaskNotFound as error:
             if job.check_attempts + 1 >= _NOT_FOUND_TOLERANCE:
-                await self._end(job, JobState.FAILED, "task_not_found", "The provider lost track of the job.", report)
+                await self._end(
+                    job, JobState.FAILED, "task_not_found", "The provider lost track of the job.", report, billed=False
+                )
             else:
                 await self._retry_check(job, error)
             return
         except (TransientProviderError, ProviderAuthError) as error:
             # A key problem mid-render may be fixed by the operator; the job keeps its place until timeout.
-            await self._retry_check(job, error)
+            if past_limit and job.check_attempts + 1 >= _FINAL_CHECK_ATTEMPTS:
+                await self._time_out(job, report)
+            else:
+                await self._retry_check(job, error)
             return
         except ProviderError as error:
             await self._end_for_error(job, error, report)
             return
+        finished = status.state in (TaskState.SUCCEEDED, TaskState.FAILED, TaskState.REFUSED)
+        if past_limit and not finished:
+            await self._time_out(job, report, _charge_fields(status))
+            return
         await self._apply_status(job, status, report)
+
+    async def _time_out(self, job: Job, report: TickReport, fields: dict[str, Any] | None = None) -> None:
+        # The provider still has the task (and the operator's charge for it): it stays counted.
+        minutes = int(self.settings.job_timeout.total_seconds() // 60)
+        message = f"The render did not finish within {minutes} minutes."
+        await self._end(job, JobState.TIMED_OUT, "timeout", message, report, fields=fields)
 
     async def _apply_status(self, job: Job, status: TaskStatus, report: TickReport) -> None:
         now = self.clock()
@@ -432,19 +520,32 @@ class JobRunner:
                     finished_at=now,
                     check_attempts=0,
                     next_check_at=now,
+                    provider_billed=True,
+                    **_charge_fields(status),
                 )
             if moved:
                 refreshed = await self.jobs.get(job.id)
                 if refreshed is not None:
                     await self._deliver(refreshed, report)
             return
+        # Both provider documents: failed (and refused) renders are refunded to the operator.
+        charge = _charge_fields(status)
         if status.state is TaskState.SUCCEEDED or status.state is TaskState.FAILED:
             message = _member_text(status.error_message, "The provider could not render this video.")
-            await self._end(job, JobState.FAILED, "render_failed", message, report)
+            await self._end(job, JobState.FAILED, "render_failed", message, report, billed=False, fields=charge)
             return
         if status.state is TaskState.REFUSED:
             message = _member_text(status.error_message, "The provider's content rules refused this prompt.")
-            await self._end(job, JobState.REFUSED, "refused", message, report, detail=status.error_message)
+            await self._end(
+                job,
+                JobState.REFUSED,
+                "refused",
+                message,
+                report,
+                detail=status.error_message,
+                billed=False,
+                fields=charge,
+            )
             return
 
         # Still queued, running or an unknown word: look again later.
@@ -462,6 +563,7 @@ class JobRunner:
                 new_state,
                 check_attempts=0,
                 next_check_at=now + timedelta(seconds=delay),
+                **_charge_fields(status),
             )
         await self._progress(job.id, force=new_state is not job.state)
 
@@ -590,14 +692,28 @@ class JobRunner:
             await self._end(job, JobState.FAILED, "provider_error", "The provider could not take this job.", report)
 
     async def _end(
-        self, job: Job, state: JobState, code: str, message: str, report: TickReport, *, detail: str | None = None
+        self,
+        job: Job,
+        state: JobState,
+        code: str,
+        message: str,
+        report: TickReport,
+        *,
+        detail: str | None = None,
+        billed: bool | None = None,
+        fields: dict[str, Any] | None = None,
     ) -> None:
         """Move an open job to a released state and return its credits, in one transaction.
 
         A refusal is also recorded for moderators (``detail``: the provider's own words) in that
-        same transaction, so it is logged exactly once however the notices fare afterwards."""
+        same transaction, so it is logged exactly once however the notices fare afterwards.
+        ``billed`` says whether the operator's provider account paid for it (None: as recorded so
+        far); a released job it paid for still counts against budget caps."""
         assert state.is_released
         now = self.clock()
+        extra: dict[str, Any] = dict(fields or {})
+        if billed is not None:
+            extra["provider_billed"] = billed
         async with self.db.transaction() as tx:
             moved = await self.jobs.transition(
                 tx,
@@ -610,6 +726,7 @@ class JobRunner:
                 submit_in_flight=False,
                 check_attempts=0,
                 next_check_at=now,
+                **extra,
             )
             if moved:
                 await self.credits.release_in(tx, job, now, f"{state.value}: {code}")
@@ -687,6 +804,17 @@ class JobRunner:
             log.warning("could not alert admins about %s", code, exc_info=True)
 
 
+def _charge_fields(status: TaskStatus) -> dict[str, Any]:
+    """The provider's own figures for what it charged and refunded, for the job's row, when it said."""
+    fields: dict[str, Any] = {}
+    if status.charged_credits is not None:
+        fields["provider_charged"] = status.charged_credits
+    if status.refunded_credits is not None:
+        fields["provider_refunded"] = status.refunded_credits
+    return fields
+
+
+_UNRESOLVED = "The provider never confirmed the job, though the bot asked again several times. Your credits are back."
 _UNCONFIRMED = (
     "The provider did not confirm the job, so it was not sent again (that could have charged twice). Please try again."
 )

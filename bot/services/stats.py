@@ -23,6 +23,8 @@ class Stats:
     since: datetime  # 00:00 UTC of the first day shown
     days: list[DaySpend]  # one per day, oldest first, zero days included
     top: list[MemberSpend]
+    given_back: int = 0  # of the total, credits members have back (refunds, renders not posted)
+    provider_charged: int | None = None  # what the provider reported charging, in its own credits
 
     @property
     def total(self) -> int:
@@ -61,7 +63,14 @@ class StatsService:
             key = (since + timedelta(days=offset)).strftime("%Y-%m-%d")
             series.append(found.get(key, DaySpend(day=key, credits=0, jobs=0)))
         top = await self.spend.top_members(guild_id, since, TOP_MEMBERS)
-        return Stats(since=since, days=series, top=top)
+        summary = await self.spend.summary(guild_id, since)
+        return Stats(
+            since=since,
+            days=series,
+            top=top,
+            given_back=summary.given_back,
+            provider_charged=summary.provider_charged,
+        )
 
     def chart(self, stats: Stats) -> bytes:
         first, last = stats.days[0].day, stats.days[-1].day

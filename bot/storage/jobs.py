@@ -17,7 +17,7 @@ _COLUMNS = (
     " state, provider, idempotency_key, provider_task_id, submit_attempts, submit_in_flight, check_attempts,"
     " next_check_at, accepted_at, submitted_at, finished_at, delivered_at, result_url, error_code,"
     " error_message, progress_message_id, progress_edited_at, result_message_id, notified, parent_job_id,"
-    " callback_token"
+    " callback_token, provider_billed, provider_charged, provider_refunded, create_unanswered"
 )
 _QUALIFIED_COLUMNS = ", ".join(f"jobs.{name.strip()}" for name in _COLUMNS.split(","))
 
@@ -39,6 +39,10 @@ _UPDATABLE = frozenset(
         "progress_edited_at",
         "result_message_id",
         "notified",
+        "provider_billed",
+        "provider_charged",
+        "provider_refunded",
+        "create_unanswered",
     }
 )
 _TIME_COLUMNS = frozenset({"next_check_at", "submitted_at", "finished_at", "delivered_at", "progress_edited_at"})
@@ -82,6 +86,10 @@ def _job(row: sqlite3.Row) -> Job:
         notified=bool(row["notified"]),
         parent_job_id=row["parent_job_id"],
         callback_token=row["callback_token"],
+        provider_billed=bool(row["provider_billed"]),
+        provider_charged=row["provider_charged"],
+        provider_refunded=row["provider_refunded"],
+        create_unanswered=bool(row["create_unanswered"]),
     )
 
 
@@ -251,9 +259,11 @@ class JobRepository:
         return found is not None
 
     async def in_flight(self) -> int:
-        """Jobs the provider is working on, plus creates that may be on the wire."""
+        """Jobs the provider is working on, plus creates that may be on the wire or may have made a task."""
         at_provider = await self.db.fetchval("SELECT COUNT(*) FROM jobs WHERE state IN ('submitted', 'rendering')")
-        sending = await self.db.fetchval("SELECT COUNT(*) FROM jobs WHERE state = 'accepted' AND submit_in_flight = 1")
+        sending = await self.db.fetchval(
+            "SELECT COUNT(*) FROM jobs WHERE state = 'accepted' AND (submit_in_flight = 1 OR create_unanswered = 1)"
+        )
         return int(at_provider or 0) + int(sending or 0)
 
     @staticmethod

@@ -1,14 +1,17 @@
-"""What was spent: sums over holds, minus the holds that were returned.
+"""What was spent: what the operator's provider account paid for, or may still pay for.
 
-"Spent" is what the operator pays for or may still pay for: every hold, except those released
-(failed, refused, timed out, cancelled). A held job counts from the moment it is accepted, which
-is what lets a budget cap refuse the job that would cross it before it reaches the provider.
-A spend is dated by its hold, so a job accepted before midnight and released after it leaves
-both days correct.
+Every hold counts from the moment the job is accepted (so a budget cap refuses the job that would
+cross it before it reaches the provider), and keeps counting after the job ends if the provider
+completed the render or may have charged for it: delivered, refunded to the member later, or made
+but undeliverable. A hold stops counting when it is released and the provider did not charge
+(``jobs.provider_billed`` = 0): never sent, cancelled, or failed or refused by the provider, which
+both providers refund. A spend is dated by its hold, so a job accepted before midnight and
+released after it leaves both days correct.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain.clock import to_ts
@@ -16,14 +19,37 @@ from bot.domain.models import DaySpend, MemberSpend
 from bot.storage.db import Database, Tx
 
 # The settlement is joined through the partial unique index on settlements (its WHERE is repeated
-# word for word, which is what lets SQLite use it); only releases are subtracted.
-_FROM = """
+# word for word, which is what lets SQLite use it), the job by its primary key.
+_JOINS = """
 FROM ledger h
+JOIN jobs j ON j.id = h.job_id
 LEFT JOIN ledger s ON s.job_id = h.job_id AND s.kind IN ('settle', 'release')
-WHERE h.kind = 'hold' AND h.created_at >= ?
 """
-_SPENT = "h.amount - (CASE WHEN s.kind = 'release' THEN s.amount ELSE 0 END)"
-_KEPT = "(CASE WHEN s.kind = 'release' THEN 0 ELSE 1 END)"
+_WHERE = "WHERE h.kind = 'hold' AND h.created_at >= ?"
+_FROM = f"{_JOINS}{_WHERE}"
+# A delivered job's refund: the one 'adjust' entry naming it (a moderator's, or with a rejection).
+_FROM_WITH_REFUNDS = (
+    f"{_JOINS}LEFT JOIN ledger r ON r.job_id = h.job_id AND r.kind = 'adjust' AND r.job_id IS NOT NULL\n{_WHERE}"
+)
+# A release frees a job's share only when the provider account did not pay for the render.
+_FREED = "(s.kind = 'release' AND j.provider_billed = 0)"
+_SPENT = f"(CASE WHEN {_FREED} THEN h.amount - s.amount ELSE h.amount END)"
+_KEPT = f"(CASE WHEN {_FREED} THEN 0 ELSE 1 END)"
+# Credits of counted jobs that members have back: a paid render released undelivered, or a refund.
+_GIVEN_BACK = (
+    "(CASE WHEN s.kind = 'release' AND j.provider_billed = 1 THEN s.amount ELSE 0 END) + COALESCE(r.amount, 0)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SpendSummary:
+    """Counted spend in bot credits, the part of it members have back, and the provider's own figure."""
+
+    spent: int
+    given_back: int
+    jobs: int
+    # The sum of what the provider reported charging for these jobs, in its own credits; None if it never said.
+    provider_charged: int | None
 
 
 class SpendRepository:
@@ -41,6 +67,29 @@ class SpendRepository:
                 f"SELECT COALESCE(SUM({_SPENT}), 0) {_FROM} AND h.guild_id = ?", (start, guild_id)
             )
         return int(value or 0)
+
+    @staticmethod
+    async def summary_in(tx: Tx, guild_id: int | None, since: datetime | None) -> SpendSummary:
+        """What ``spent_in`` counts, with what members got back and what the provider reported."""
+        start = to_ts(since) if since is not None else 0.0
+        where, params = ("", (start,)) if guild_id is None else (" AND h.guild_id = ?", (start, guild_id))
+        row = await tx.fetchone(
+            f"SELECT COALESCE(SUM({_SPENT}), 0) AS spent, COALESCE(SUM({_GIVEN_BACK}), 0) AS given_back,"
+            f" COALESCE(SUM({_KEPT}), 0) AS jobs, SUM(j.provider_charged) AS charged {_FROM_WITH_REFUNDS}{where}",
+            params,
+        )
+        assert row is not None  # an aggregate always returns one row
+        charged = row["charged"]
+        return SpendSummary(
+            spent=int(row["spent"]),
+            given_back=int(row["given_back"]),
+            jobs=int(row["jobs"]),
+            provider_charged=None if charged is None else int(charged),
+        )
+
+    async def summary(self, guild_id: int | None, since: datetime | None) -> SpendSummary:
+        async with self.db.reading() as tx:
+            return await self.summary_in(tx, guild_id, since)
 
     async def spent(self, guild_id: int | None, since: datetime | None) -> int:
         async with self.db.reading() as tx:

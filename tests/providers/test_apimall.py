@@ -221,12 +221,20 @@ async def test_failed_and_refused(provider: ApimallProvider, server: FakeApimall
     failed = await provider.status(broken)
     refused = await provider.status(blocked)
 
-    assert (failed.state, failed.error_message, failed.charged_credits) == (
+    assert (failed.state, failed.error_message, failed.charged_credits, failed.refunded_credits) == (
         TaskState.FAILED,
         "upstream render error",
         0,
+        80,
     )
     assert refused.state is TaskState.REFUSED
+
+
+async def test_the_create_answer_says_what_it_charged(provider: ApimallProvider, server: FakeApimall) -> None:
+    created = await provider.submit(submit_request())
+    assert created.charged_credits == 80  # data.credits_used of the create answer
+    done = await provider.status(created.task_id)
+    assert done.refunded_credits == 0
 
 
 def task_body(**data: Any) -> dict[str, Any]:
