@@ -1,0 +1,3 @@
+-- Placeholder on the anchors branch only: migration 0005 belongs to money-runner's branch.
+-- Migrations must be numbered without gaps, so this empty one lets 0007 run here.
+-- When merging, delete this file and keep money-runner's 0005.
