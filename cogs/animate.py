@@ -84,17 +84,24 @@ class WanModal(discord.ui.Modal):
         self.source = source
         defaults = bot.config.requests
         durations = "5 or 10" if kind == "video" else "5, 10 or 15"
-        which = f"Using the first of this message's {picked.count} {kind}s. " if picked.count > 1 else ""
+        which = f"First of {picked.count} {kind}s used. " if picked.count > 1 else ""
         self.prompt: discord.ui.TextInput[WanModal] = discord.ui.TextInput(
+            custom_id="prompt",
             style=discord.TextStyle.long,
             max_length=MODAL_PROMPT_CHARS,
             placeholder=_placeholder(source),
         )
         self.duration: discord.ui.TextInput[WanModal] = discord.ui.TextInput(
-            required=False, max_length=4, placeholder=f"{durations}; empty = {defaults.default_duration}"
+            custom_id="duration",
+            required=False,
+            max_length=4,
+            placeholder=f"{durations}; empty = {defaults.default_duration}",
         )
         self.resolution: discord.ui.TextInput[WanModal] = discord.ui.TextInput(
-            required=False, max_length=6, placeholder=f"720p or 1080p; empty = {defaults.default_resolution}"
+            custom_id="resolution",
+            required=False,
+            max_length=6,
+            placeholder=f"720p or 1080p; empty = {defaults.default_resolution}",
         )
         self.add_item(
             discord.ui.Label(
