@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands, tasks
 
+from bot.services.notices import Notice
 from bot.services.store import EntitlementSeen
+from bot.ui.store import shortfall_notice
 
 if TYPE_CHECKING:
     from bot.app import WanBot
@@ -93,13 +95,23 @@ class StoreCog(commands.Cog):
 
     async def _revoked(self, entitlement: discord.Entitlement) -> None:
         outcome = await self.bot.services.store.revoked(_seen(entitlement))
-        if outcome is not None and outcome.shortfall:
-            log.warning(
-                "store pack revoked after its credits were spent entitlement=%d member=%d shortfall=%d",
-                entitlement.id,
-                outcome.purchase.user_id,
-                outcome.shortfall,
+        if outcome is None or not outcome.shortfall or outcome.purchase.guild_id is None:
+            return
+        purchase = outcome.purchase
+        log.warning(
+            "store pack revoked after its credits were spent entitlement=%d member=%d shortfall=%d",
+            purchase.entitlement_id,
+            purchase.user_id,
+            outcome.shortfall,
+        )
+        await self.bot.services.notices.tell_once(
+            Notice(
+                guild_id=purchase.guild_id,
+                kind=f"store-shortfall:{purchase.entitlement_id}",
+                period="once",
+                text=shortfall_notice(purchase.user_id, purchase.credits, outcome.taken, outcome.shortfall),
             )
+        )
 
     async def _consume(self, entitlement_id: int) -> bool:
         """Tell Discord the pack was delivered. Only ever after its credit is committed."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.config import StoreConfig
 from bot.domain.clock import Clock
@@ -43,6 +44,13 @@ class PurchaseOutcome:
     def needs_consume(self) -> bool:
         p = self.purchase
         return p is not None and p.credited_at is not None and p.consumed_at is None and p.revoked_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreTotals:
+    packs: int  # bought and kept, in the period asked for
+    credits: int
+    shortfall: int  # all time: credits refunded by Discord after the member had spent them
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +127,10 @@ class StoreService:
                 purchase.credits,
             )
         return paid
+
+    async def totals(self, guild_id: int, since: datetime) -> StoreTotals:
+        packs, credits, shortfall = await self.repo.totals(guild_id, since)
+        return StoreTotals(packs=packs, credits=credits, shortfall=shortfall)
 
     async def consumed(self, entitlement_id: int) -> None:
         await self.repo.mark_consumed(entitlement_id, self.clock())
