@@ -95,9 +95,12 @@ class StoreCog(commands.Cog):
 
     async def _revoked(self, entitlement: discord.Entitlement) -> None:
         outcome = await self.bot.services.store.revoked(_seen(entitlement))
-        if outcome is None or not outcome.shortfall or outcome.purchase.guild_id is None:
+        if outcome is None or not outcome.shortfall:
             return
         purchase = outcome.purchase
+        guild_id = purchase.guild_id
+        if guild_id is None:
+            return
         log.warning(
             "store pack revoked after its credits were spent entitlement=%d member=%d shortfall=%d",
             purchase.entitlement_id,
@@ -106,7 +109,7 @@ class StoreCog(commands.Cog):
         )
         await self.bot.services.notices.tell_once(
             Notice(
-                guild_id=purchase.guild_id,
+                guild_id=guild_id,
                 kind=f"store-shortfall:{purchase.entitlement_id}",
                 period="once",
                 text=shortfall_notice(purchase.user_id, purchase.credits, outcome.taken, outcome.shortfall),
