@@ -194,6 +194,13 @@ class AnimateCog(commands.Cog):
         if picked is None:
             await interaction.response.send_message(_NEEDS[kind], ephemeral=True)
             return
+        if picked.url is not None and not picked.url.lower().startswith("https://"):
+            await interaction.response.send_message(
+                f"This message's {kind} is a plain http link, and only https links are handed to the video "
+                f"provider. Post the {kind} as an attachment or an https link and try again. Nothing was charged.",
+                ephemeral=True,
+            )
+            return
         await interaction.response.send_modal(WanModal(self.bot, title=title, kind=kind, picked=picked, source=message))
 
 

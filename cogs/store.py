@@ -26,11 +26,15 @@ _ALREADY_CONSUMED = 40022
 RETRY_SECONDS = 60.0
 
 
-def _seen(entitlement: discord.Entitlement) -> EntitlementSeen:
+def _seen(entitlement: discord.Entitlement) -> EntitlementSeen | None:
+    if entitlement.user_id is None:
+        # A pack is credited to the member who bought it; without one there is nobody to pay.
+        log.warning("store: entitlement=%d names no buyer; ignored", entitlement.id)
+        return None
     return EntitlementSeen(
         entitlement_id=entitlement.id,
         sku_id=entitlement.sku_id,
-        user_id=entitlement.user_id or 0,
+        user_id=entitlement.user_id,
         guild_id=entitlement.guild_id,
     )
 
@@ -89,12 +93,16 @@ class StoreCog(commands.Cog):
             log.exception("store: could not settle the entitlements of member=%d", interaction.user.id)
 
     async def _bought(self, entitlement: discord.Entitlement) -> None:
-        outcome = await self.bot.services.store.bought(_seen(entitlement))
+        seen = _seen(entitlement)
+        if seen is None:
+            return
+        outcome = await self.bot.services.store.bought(seen)
         if outcome.needs_consume:
             await self._consume(entitlement.id)
 
     async def _revoked(self, entitlement: discord.Entitlement) -> None:
-        outcome = await self.bot.services.store.revoked(_seen(entitlement))
+        seen = _seen(entitlement)
+        outcome = None if seen is None else await self.bot.services.store.revoked(seen)
         if outcome is None or not outcome.shortfall:
             return
         purchase = outcome.purchase

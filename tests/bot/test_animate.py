@@ -171,3 +171,23 @@ async def test_the_menus_are_for_servers_only(world_factory: Any) -> None:
         menus = {c.name: c for c in world.bot.tree.get_commands(type=discord.AppCommandType.message)}
         assert menus["Animate with Wan"].guild_only and menus["Transform with Wan"].guild_only
         assert len(menus) <= 5  # Discord's limit on message commands per application
+
+
+async def test_a_long_message_text_is_cut_to_the_placeholder_limit(world_factory: Any) -> None:
+    async with world_factory(**RELAXED) as world:
+        posted = await world.bob.send(world.channel, "word " * 60, attachments=[("cat.png", PNG)])
+        shown = await _open(world, world.alice, posted)
+        placeholder = _fields(shown.modal)["prompt"]["placeholder"]
+        assert len(placeholder) == 100 and placeholder.endswith("…")
+
+
+async def test_a_plain_http_image_link_is_refused_before_the_form(world_factory: Any) -> None:
+    async with world_factory("wan26ai", **RELAXED) as world:
+        url = "http://images.example/dog.jpg"
+        world.env.backend.create_message(
+            world.channel.id, world.bob.id, url, embeds=[{"type": "image", "url": url, "thumbnail": {"url": url}}]
+        )
+        message = world.channel.history(viewer=world.bob)[-1]
+        answer = await _open(world, world.alice, message)
+        assert answer.modal is None and answer.ephemeral and "only https links" in answer.response.content
+        assert not world.server.requests and (await world.balance(world.alice)).available == 500
