@@ -191,3 +191,19 @@ async def test_a_plain_http_image_link_is_refused_before_the_form(world_factory:
         answer = await _open(world, world.alice, message)
         assert answer.modal is None and answer.ephemeral and "only https links" in answer.response.content
         assert not world.server.requests and (await world.balance(world.alice)).available == 500
+
+
+async def test_in_review_mode_the_approved_result_still_links_its_source(world_factory: Any) -> None:
+    async with world_factory(**RELAXED) as world:
+        review = world.guild.create_text_channel("review")
+        await world.admin.slash(world.channel, "wan-admin review on", channel=review)
+        posted = await world.bob.send(world.channel, "cat", attachments=[("cat.png", PNG)])
+        shown = await _open(world, world.alice, posted)
+        await world.alice.submit_modal(shown, {"prompt": "the cat yawns"})
+        await world.env.advance_time(30)
+        assert world.results() == []
+        [pending] = [m for m in review.history(viewer=world.mod) if m.components]
+        await world.mod.click(pending, label="Approve")
+        [result] = world.results()
+        made_from = {field.name: field.value for field in result.embeds[0].fields}["Made from"]
+        assert posted.jump_url in made_from and world.pings(result) == ([world.alice.id], [], False)
