@@ -14,10 +14,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.domain.models import Duration, Mode
 from bot.domain.validation import MAX_PROMPT_CHARS, Media, build_spec
 from bot.errors import UserFacingError
 from bot.ui.errors import report_error
-from bot.ui.flow import send_ephemeral, start_job
+from bot.ui.flow import check_bot_can_post, send_ephemeral, start_job
 
 if TYPE_CHECKING:
     from bot.app import WanBot
@@ -75,6 +76,13 @@ def _placeholder(message: discord.Message) -> str | None:
     return text if len(text) <= PLACEHOLDER_CHARS else text[: PLACEHOLDER_CHARS - 1] + "…"
 
 
+def default_duration(bot: WanBot, kind: str) -> Duration:
+    """The server default, except that video-to-video has no 15 s: then the longest it has."""
+    chosen = bot.config.requests.default_duration
+    durations = Mode.VIDEO_TO_VIDEO.durations if kind == "video" else Mode.IMAGE_TO_VIDEO.durations
+    return chosen if chosen in durations else max(durations)
+
+
 class WanModal(discord.ui.Modal):
     def __init__(self, bot: WanBot, *, title: str, kind: str, picked: Picked, source: discord.Message) -> None:
         super().__init__(title=title, timeout=600)
@@ -83,6 +91,7 @@ class WanModal(discord.ui.Modal):
         self.picked = picked
         self.source = source
         defaults = bot.config.requests
+        self.default_duration = default_duration(bot, kind)
         durations = "5 or 10" if kind == "video" else "5, 10 or 15"
         which = f"First of {picked.count} {kind}s used. " if picked.count > 1 else ""
         self.prompt: discord.ui.TextInput[WanModal] = discord.ui.TextInput(
@@ -95,7 +104,7 @@ class WanModal(discord.ui.Modal):
             custom_id="duration",
             required=False,
             max_length=4,
-            placeholder=f"{durations}; empty = {defaults.default_duration}",
+            placeholder=f"{durations}; empty = {self.default_duration}",
         )
         self.resolution: discord.ui.TextInput[WanModal] = discord.ui.TextInput(
             custom_id="resolution",
@@ -116,7 +125,7 @@ class WanModal(discord.ui.Modal):
         self.add_item(
             discord.ui.Label(
                 text="Duration (seconds)",
-                description=f"{durations}. Leave empty for {defaults.default_duration}.",
+                description=f"{durations}. Leave empty for {self.default_duration}.",
                 component=self.duration,
             )
         )
@@ -144,7 +153,7 @@ class WanModal(discord.ui.Modal):
                 image_url=url if self.kind == "image" else None,
                 video_url=url if self.kind == "video" else None,
                 limits=self.bot.services.media_limits,
-                default_duration=requests.default_duration,
+                default_duration=self.default_duration,
                 default_resolution=requests.default_resolution,
             )
             await start_job(self.bot, interaction, spec, source=self.source)
@@ -190,6 +199,8 @@ class AnimateCog(commands.Cog):
         await self._open(interaction, message, "video", "Transform with Wan")
 
     async def _open(self, interaction: discord.Interaction, message: discord.Message, kind: str, title: str) -> None:
+        # Before the form: no point filling it in where the result could not be posted.
+        check_bot_can_post(interaction)
         picked = pick(message, kind)
         if picked is None:
             await interaction.response.send_message(_NEEDS[kind], ephemeral=True)

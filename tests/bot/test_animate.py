@@ -207,3 +207,23 @@ async def test_in_review_mode_the_approved_result_still_links_its_source(world_f
         [result] = world.results()
         made_from = {field.name: field.value for field in result.embeds[0].fields}["Made from"]
         assert posted.jump_url in made_from and world.pings(result) == ([world.alice.id], [], False)
+
+
+async def test_a_channel_where_the_bot_cannot_post_is_refused_before_the_form(world_factory: Any) -> None:
+    async with world_factory(**RELAXED) as world:
+        locked = world.guild.create_text_channel(
+            "gallery", overwrites={world.guild.me: discord.PermissionOverwrite(attach_files=False)}
+        )
+        posted = await world.bob.send(locked, "cat", attachments=[("cat.png", PNG)])
+        answer = await world.alice.context_menu(locked, "Animate with Wan", posted)
+        assert answer.modal is None and answer.ephemeral and "missing Attach Files" in answer.response.content
+        assert await world.jobs(world.alice) == []
+
+
+async def test_transform_never_defaults_to_a_length_video_to_video_cannot_make(world_factory: Any) -> None:
+    async with world_factory("apimall", requests={"default_duration": 15}, **RELAXED) as world:
+        posted = await world.bob.send(world.channel, "", attachments=[("clip.mp4", MP4)])
+        shown = await _open(world, world.alice, posted, "Transform with Wan")
+        assert "Leave empty for 10" in _fields(shown.modal)["duration"]["description"]
+        answer = await world.alice.submit_modal(shown, {"prompt": "anime style"})
+        assert "Video → video · 10 s" in answer.response.content
