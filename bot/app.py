@@ -37,9 +37,11 @@ EXTENSIONS = (
     "cogs.runner",
     "cogs.admin",
     "cogs.moderation",
+    "cogs.animate",
+    "cogs.store",
 )
 # Extensions with no commands that start background work: left out when only registering commands.
-BACKGROUND_EXTENSIONS = frozenset({"cogs.runner"})
+BACKGROUND_EXTENSIONS = frozenset({"cogs.runner", "cogs.store"})
 
 
 class WanBot(commands.Bot):

@@ -260,6 +260,24 @@ class ModerationConfig(_Section):
         return values
 
 
+class StoreConfig(_Section):
+    """Credit packs sold in Discord's store: SKU id (as a string, TOML keys are strings) to credits.
+    Empty (the default) means the store is off and nothing about it shows."""
+
+    packs: dict[str, Annotated[int, Field(ge=1, le=10_000_000)]] = Field(default_factory=dict)
+
+    @field_validator("packs")
+    @classmethod
+    def _sku_ids_are_snowflakes(cls, packs: dict[str, int]) -> dict[str, int]:
+        for key in packs:
+            if not key.isdigit() or not 0 < int(key) < 2**64:
+                raise ValueError(f"{key!r} is not a SKU id (the number from the Developer Portal's SKU page)")
+        return packs
+
+    def credits_for(self, sku_id: int) -> int | None:
+        return self.packs.get(str(sku_id))
+
+
 def _check_rule(kind: RuleKind, value: str) -> None:
     try:
         validate_rule(kind, value)
@@ -280,6 +298,7 @@ class Config(_Section):
     moderation: ModerationConfig = Field(default_factory=ModerationConfig)
     web: WebConfig = Field(default_factory=WebConfig)
     callbacks: CallbacksConfig = Field(default_factory=CallbacksConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
 
     @model_validator(mode="after")
     def _callbacks_need_the_server(self) -> Config:

@@ -24,6 +24,7 @@ from bot.services.stats import Stats
 from bot.ui import render
 from bot.ui.flow import member_context
 from bot.ui.permissions import require_admin
+from bot.ui.store import purchases_text
 from cogs.review_admin import ReviewSettings
 
 if TYPE_CHECKING:
@@ -272,7 +273,10 @@ class AdminCog(commands.GroupCog, group_name="wan-admin", group_description="Cre
         reports = self.bot.services.stats
         stats = await reports.stats(guild_id)
         chart = discord.File(io.BytesIO(reports.chart(stats)), filename="spend-30-days.png")
-        await reply(interaction, stats_text(stats), file=chart)
+        text = stats_text(stats)
+        if self.bot.services.store.enabled:
+            text += "\n" + purchases_text(await self.bot.services.store.totals(guild_id, stats.since))
+        await reply(interaction, text, file=chart)
 
     @app_commands.command(name="export", description="The server's credit ledger as a CSV file")
     async def export(self, interaction: discord.Interaction) -> None:

@@ -14,6 +14,7 @@ from bot.services.credits import CreditOverview
 from bot.ui import render
 from bot.ui.flow import member_context
 from bot.ui.permissions import is_moderator
+from bot.ui.store import buy_view
 
 if TYPE_CHECKING:
     from bot.app import WanBot
@@ -25,7 +26,9 @@ _KIND_LABEL = {
     LedgerKind.SETTLE: "spent",
     LedgerKind.RELEASE: "returned",
     LedgerKind.ADJUST: "adjustment",
+    LedgerKind.PURCHASE: "purchase",
 }
+_SHOWS_REASON = (LedgerKind.GRANT, LedgerKind.PURCHASE)
 
 
 def _entry_line(overview: CreditOverview, index: int) -> str:
@@ -34,7 +37,7 @@ def _entry_line(overview: CreditOverview, index: int) -> str:
         entry.kind, "+" if entry.amount >= 0 else "−"
     )
     job = f" · job #{entry.job_id}" if entry.job_id else ""
-    reason = f" · {render.truncate(entry.reason, 60)}" if entry.reason and entry.kind is LedgerKind.GRANT else ""
+    reason = f" · {render.truncate(entry.reason, 60)}" if entry.reason and entry.kind in _SHOWS_REASON else ""
     return f"{render.timestamp(entry.created_at)} {_KIND_LABEL[entry.kind]} {sign}{abs(entry.amount)}{job}{reason}"
 
 
@@ -84,7 +87,12 @@ class CreditsCog(commands.Cog):
         if target.id != interaction.user.id and not is_moderator(interaction):
             raise NotPermitted("Only moderators can look at another member's credits.")
         overview = await self.bot.services.credits.overview(interaction.guild_id, member_context(target))
-        await interaction.response.send_message(embed=credits_embed(target, overview), ephemeral=True)
+        embed = credits_embed(target, overview)
+        view = buy_view(self.bot.services.store.sku_ids) if target.id == interaction.user.id else None
+        if view is None:
+            await interaction.response.send_message(embed=embed, ephemeral=True)
+        else:
+            await interaction.response.send_message(embed=embed, ephemeral=True, view=view)
 
 
 async def setup(bot: WanBot) -> None:

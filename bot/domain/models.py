@@ -92,6 +92,7 @@ class LedgerKind(enum.StrEnum):
     SETTLE = "settle"  # a held amount kept because the video was delivered
     RELEASE = "release"  # a held amount returned because the job did not deliver
     ADJUST = "adjust"  # corrections, moderator refunds after delivery
+    PURCHASE = "purchase"  # a credit pack bought in Discord's store (negative: taken back on revoke)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,14 +30,17 @@ from bot.services.reports import ReportService
 from bot.services.review import ReviewService
 from bot.services.runner import JobRunner, RunnerSettings
 from bot.services.stats import StatsService
+from bot.services.store import StoreService
 from bot.storage.audit import AuditRepository
 from bot.storage.db import Database
 from bot.storage.jobs import JobRepository
 from bot.storage.ledger import LedgerRepository
 from bot.storage.moderation import ModerationRepository
+from bot.storage.purchases import PurchaseRepository
 from bot.storage.reports import ReportRepository
 from bot.storage.reviews import ReviewRepository
 from bot.storage.settings import SettingsRepository
+from bot.storage.sources import JobSourceRepository
 from bot.storage.spend import SpendRepository
 
 
@@ -62,6 +65,8 @@ class Services:
     rules: PromptRuleService
     reviews: ReviewService
     reports: ReportService
+    store: StoreService
+    sources: JobSourceRepository
 
 
 def build_services(
@@ -168,4 +173,6 @@ def build_services(
         rules=rules,
         reviews=reviews,
         reports=reports,
+        store=StoreService(db, PurchaseRepository(db), config.store, clock),
+        sources=JobSourceRepository(db),
     )

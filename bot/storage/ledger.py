@@ -29,7 +29,9 @@ FROM ledger
 WHERE guild_id = ? AND member_id = ?
 """
 
-_COLUMNS = "id, guild_id, member_id, kind, amount, job_id, actor_id, reason, created_at"
+# A store purchase (or its revoke) is stored as a 'grant' naming its entitlement; read back as 'purchase'.
+_KIND = "CASE WHEN entitlement_id IS NULL THEN kind ELSE 'purchase' END"
+_COLUMNS = f"id, guild_id, member_id, {_KIND} AS kind, amount, job_id, actor_id, reason, created_at"
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +155,9 @@ class LedgerRepository:
 
     async def totals_by_kind(self) -> dict[LedgerKind, int]:
         """The sum of every entry of each kind, across all servers (metrics: credits held and settled)."""
-        rows = await self.db.fetchall("SELECT kind, COALESCE(SUM(amount), 0) AS total FROM ledger GROUP BY kind")
+        rows = await self.db.fetchall(
+            f"SELECT {_KIND} AS kind, COALESCE(SUM(amount), 0) AS total FROM ledger GROUP BY 1"
+        )
         totals = dict.fromkeys(LedgerKind, 0)
         totals.update({LedgerKind(row["kind"]): int(row["total"]) for row in rows})
         return totals

@@ -26,6 +26,7 @@ from bot.ui.buttons import result_view
 from bot.ui.channels import PostChannel, as_delivery_error, find_posted, has_component, owner_only, post_channel
 from bot.ui.progress import update_progress
 from bot.ui.review import review_marker, review_view
+from bot.ui.sources import with_source
 
 if TYPE_CHECKING:
     from bot.app import WanBot
@@ -71,10 +72,11 @@ class DiscordJobEvents:
     async def _target(self, job: Job) -> _Post:
         review_channel_id = await self.bot.services.reviews.target_for(job)
         if review_channel_id is None:
+            source = await self.bot.services.sources.get(job.id)
             return _Post(
                 channel=await self._channel(job),
                 content=lambda link: render.result_text(job, link=link),
-                embed=lambda link: render.result_embed(job, link=link),
+                embed=lambda link: with_source(render.result_embed(job, link=link), source),
                 view=result_view(job),
                 mentions=owner_only(job.member_id),
                 nonce=f"wan-result-{job.id}",

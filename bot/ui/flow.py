@@ -182,7 +182,12 @@ async def send_ephemeral(
 
 
 async def start_job(
-    bot: WanBot, interaction: discord.Interaction, spec: VideoSpec, *, parent_job_id: int | None = None
+    bot: WanBot,
+    interaction: discord.Interaction,
+    spec: VideoSpec,
+    *,
+    parent_job_id: int | None = None,
+    source: discord.Message | None = None,
 ) -> Accepted | None:
     """Check, hold and queue a job, answer the member privately, and open the public progress message.
 
@@ -195,22 +200,38 @@ async def start_job(
     jobs = bot.services.jobs
     if jobs.price(spec) > bot.config.credits.confirm_above:
         quote = await within_deadline(interaction, jobs.quote(request))
-        view = ConfirmView(bot, spec, parent_job_id=parent_job_id, owner_id=interaction.user.id)
+        view = ConfirmView(bot, spec, parent_job_id=parent_job_id, owner_id=interaction.user.id, source=source)
         await send_ephemeral(interaction, render.confirm_text(spec, quote), view=view)
         view.prompt = interaction
         return None
     accepted = await within_deadline(interaction, jobs.accept(request))
+    await _record_source(bot, accepted, source)
     await send_ephemeral(interaction, render.accepted_text(accepted))
     await open_progress_message(bot, interaction, accepted)
     return accepted
+
+
+async def _record_source(bot: WanBot, accepted: Accepted, source: discord.Message | None) -> None:
+    """The message a context-menu job came from, so its result can link to it (minutes later)."""
+    if source is not None and source.guild is not None:
+        await bot.services.sources.record(accepted.job.id, source.guild.id, source.channel.id, source.id)
 
 
 class ConfirmView(discord.ui.View):
     """The private "pay this much?" prompt. Not persistent: after a restart or the timeout it is
     simply gone, and nothing was ever held for it."""
 
-    def __init__(self, bot: WanBot, spec: VideoSpec, *, parent_job_id: int | None, owner_id: int) -> None:
+    def __init__(
+        self,
+        bot: WanBot,
+        spec: VideoSpec,
+        *,
+        parent_job_id: int | None,
+        owner_id: int,
+        source: discord.Message | None = None,
+    ) -> None:
         super().__init__(timeout=CONFIRM_TIMEOUT_SECONDS)
+        self.source = source
         self.bot = bot
         self.spec = spec
         self.parent_job_id = parent_job_id
@@ -245,6 +266,7 @@ class ConfirmView(discord.ui.View):
         except Exception as error:
             await report_error(interaction, error)
             return
+        await _record_source(self.bot, accepted, self.source)
         await self._answer(interaction, render.accepted_text(accepted))
         await open_progress_message(self.bot, interaction, accepted)
 

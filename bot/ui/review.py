@@ -31,6 +31,7 @@ from bot.ui.channels import find_posted, has_component, owner_only, post_channel
 from bot.ui.errors import report_error
 from bot.ui.permissions import require_moderator
 from bot.ui.progress import update_progress
+from bot.ui.sources import with_source
 
 if TYPE_CHECKING:
     from bot.app import WanBot
@@ -96,7 +97,7 @@ async def publish(bot: WanBot, job: Job, review: Review, review_message: discord
             raise DeliveryError("the review message has no video to copy", transient=False)
         message = await channel.send(
             content=render.result_text(job, link=link),
-            embed=render.result_embed(job, link=link),
+            embed=with_source(render.result_embed(job, link=link), await bot.services.sources.get(job.id)),
             view=result_view(job),
             allowed_mentions=owner_only(job.member_id),
             **extra,
