@@ -36,7 +36,8 @@ class SessionConfig:
     kills: int = 4
     seed: int = 0
     speed: float = 20.0  # virtual seconds per real second
-    life: tuple[float, float] = (0.6, 4.0)  # real seconds from spawn to SIGKILL
+    life: tuple[float, float] = (0.6, 4.0)  # real seconds from readiness to SIGKILL
+    startup_kill_share: float = 0.2  # kills timed from spawn instead, to catch a start-up half done
     drain_every: int = 0  # 0: drain only at the end
     drain_timeout: float = 60.0  # real seconds a drain may take before open jobs count as stuck
     mean_gap: float = 6.0  # virtual seconds between member actions
@@ -136,6 +137,10 @@ class Session:
     def one_kill(self) -> None:
         process = self.spawn_bot(drive=True)
         try:
+            # A life counts from readiness, so a loaded machine (slow start-ups) still gives every
+            # run time to accept and move jobs; a share of kills still lands during start-up.
+            if self.rng.random() >= self.config.startup_kill_share:
+                self._wait_ready(self.runs, process)
             time.sleep(self.rng.uniform(*self.config.life))
             if process.poll() is not None:
                 self.report.violations.append(f"bot run {self.runs} exited by itself with code {process.returncode}")
@@ -180,6 +185,11 @@ class Session:
     def check(self, snapshot: checks.Snapshot, where: str) -> None:
         problems = checks.safety_violations(snapshot, self.provider_state(), self.config.kind)
         self.report.violations += [f"{where}: {problem}" for problem in problems]
+
+    def _wait_ready(self, run: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not self._was_ready(run) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def _was_ready(self, run: int) -> bool:
         log = self.layout.bot_log(run)
