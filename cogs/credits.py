@@ -8,6 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.domain import discord_limits as limits
 from bot.domain.models import LedgerKind
 from bot.errors import NotPermitted
 from bot.services.credits import CreditOverview
@@ -67,8 +68,10 @@ def credits_embed(member: discord.abc.User, overview: CreditOverview) -> discord
     if allowance.note:
         embed.add_field(name="Note", value=allowance.note, inline=False)
     lines = [_entry_line(overview, index) for index in range(len(overview.recent))]
-    embed.add_field(name="Last entries", value="\n".join(lines) if lines else "Nothing yet.", inline=False)
-    return embed
+    embed.add_field(
+        name="Last entries", value=limits.fit_lines(lines, limits.FIELD_VALUE, empty="Nothing yet."), inline=False
+    )
+    return render.fit_embed(embed)
 
 
 class CreditsCog(commands.Cog):

@@ -8,6 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.domain import discord_limits as limits
 from bot.domain.models import Job, JobState
 from bot.ui import render
 from bot.ui.buttons import CancelButton
@@ -59,7 +60,7 @@ class JobsCog(commands.Cog):
                 view.add_item(CancelButton(job.id))
         embed = discord.Embed(
             title="Your jobs",
-            description="\n".join(job_line(job) for job in jobs),
+            description=limits.fit_lines([job_line(job) for job in jobs], limits.EMBED_DESCRIPTION),
             colour=discord.Colour.blurple(),
         )
         if view.children:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import discord
 
+from bot.domain import discord_limits as limits
 from bot.domain.models import Job, JobState
 from bot.domain.moderation import (
     AuditEntry,
@@ -19,7 +20,8 @@ from bot.ui import render
 
 _REVIEW_COLOR = discord.Colour.gold()
 _REPORT_COLOR = discord.Colour.red()
-_EMBED_TEXT_LIMIT = 4000  # Discord allows 4096 in a description; leave room for a "more" line
+# Discord allows 4,096 in a description; the rest is room for the heading line above the list.
+_EMBED_TEXT_LIMIT = limits.EMBED_DESCRIPTION - 200
 
 
 def jump_url(guild_id: int, channel_id: int, message_id: int) -> str:
@@ -32,17 +34,7 @@ def _who(member_id: int | None) -> str:
 
 def _fit(lines: list[str], empty: str) -> str:
     """Join lines into one description, cutting whole lines (with a note) past Discord's limit."""
-    if not lines:
-        return empty
-    shown: list[str] = []
-    used = 0
-    for index, line in enumerate(lines):
-        if used + len(line) + 1 > _EMBED_TEXT_LIMIT:
-            shown.append(f"… and {len(lines) - index} more")
-            break
-        shown.append(line)
-        used += len(line) + 1
-    return "\n".join(shown)
+    return limits.fit_lines(lines, _EMBED_TEXT_LIMIT, empty=empty)
 
 
 # --- reviews --------------------------------------------------------------------------------
@@ -153,7 +145,7 @@ def history_embed(member_id: int, page: Page[HistoryItem], blocked: bool) -> dis
         colour=discord.Colour.blurple(),
     )
     embed.set_footer(text=f"Page {page.page} of {page.pages} · newest first")
-    return embed
+    return render.fit_embed(embed)
 
 
 def audit_line(entry: AuditEntry) -> str:
@@ -177,7 +169,7 @@ def audit_embed(page: Page[AuditEntry], member_id: int | None) -> discord.Embed:
         colour=discord.Colour.dark_grey(),
     )
     embed.set_footer(text=f"Page {page.page} of {page.pages} · newest first · entries cannot be edited")
-    return embed
+    return render.fit_embed(embed)
 
 
 def rules_embed(rules: list[PromptRule], global_words: int, global_patterns: int) -> discord.Embed:
@@ -191,7 +183,7 @@ def rules_embed(rules: list[PromptRule], global_words: int, global_patterns: int
         name="Global list (bot config)", value=f"{global_words} words, {global_patterns} patterns", inline=False
     )
     embed.set_footer(text="Words match whole words in any case; patterns are RE2 regular expressions.")
-    return embed
+    return render.fit_embed(embed)
 
 
 def rule_kind_label(kind: RuleKind) -> str:
