@@ -34,7 +34,26 @@ class MediaLimits:
     max_video_bytes: int
 
 
+def _check_text(prompt: str) -> None:
+    """Refuse text that cannot be stored or sent as it is (before anything is held)."""
+    # A lone surrogate (half of an emoji, from a broken client or paste) is not a character:
+    # it cannot be encoded as UTF-8, so neither the database nor the provider could take it.
+    broken = next((index for index, ch in enumerate(prompt) if "\ud800" <= ch <= "\udfff"), None)
+    if broken is not None:
+        raise InvalidRequest(
+            f"The prompt has a broken character at position {broken + 1} (half of an emoji or symbol, "
+            "often left by copy and paste). Delete it or type it again, then retry. Nothing was charged."
+        )
+    # PostgreSQL text cannot hold NUL, and no provider expects one; it is never typed on purpose.
+    if "\x00" in prompt:
+        raise InvalidRequest(
+            f"The prompt contains a NUL character at position {prompt.index(chr(0)) + 1}, which is not "
+            "text. Remove it (retype the prompt rather than pasting it) and try again. Nothing was charged."
+        )
+
+
 def validate_prompt(prompt: str) -> str:
+    _check_text(prompt)
     text = prompt.strip()
     if not text:
         raise InvalidRequest("The prompt is empty. Describe the scene you want, in 1 to 5000 characters.")
