@@ -17,6 +17,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.domain import discord_limits as limits
+from bot.domain import markdown
 from bot.errors import InvalidRequest
 from bot.services.admin import MAX_ALLOWANCE, MAX_BUDGET, ServerOverview
 from bot.services.budget import BudgetStatus, period_phrase
@@ -140,7 +141,7 @@ class AdminCog(commands.GroupCog, group_name="wan-admin", group_description="Cre
             guild_id, member_context(member), amount, actor_id=actor_id, reason=reason
         )
         verb = f"Granted {amount}" if amount > 0 else f"Took back {-amount}"
-        because = f" ({reason})" if reason else ""
+        because = f" ({markdown.inline(reason)})" if reason else ""
         await reply(
             interaction, f"{verb} credits to {member.mention}{because}. They now have {render.balance_line(balance)}."
         )

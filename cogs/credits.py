@@ -35,7 +35,7 @@ def _entry_line(overview: CreditOverview, index: int) -> str:
         entry.kind, "+" if entry.amount >= 0 else "−"
     )
     job = f" · job #{entry.job_id}" if entry.job_id else ""
-    reason = f" · {render.truncate(entry.reason, 60)}" if entry.reason and entry.kind is LedgerKind.GRANT else ""
+    reason = f" · {render.prompt_inline(entry.reason, 60)}" if entry.reason and entry.kind is LedgerKind.GRANT else ""
     return f"{render.timestamp(entry.created_at)} {_KIND_LABEL[entry.kind]} {sign}{abs(entry.amount)}{job}{reason}"
 
 

@@ -33,7 +33,7 @@ def job_line(job: Job) -> str:
     returned = f", {job.price} returned" if job.state.is_released else ""
     return (
         f"{icon} **#{job.id}** {render.spec_line(job.spec)} · {job.state.label}{returned} · "
-        f"{render.timestamp(job.accepted_at)}\n   {render.truncate(job.spec.prompt, 80)}"
+        f"{render.timestamp(job.accepted_at)}\n   {render.prompt_inline(job.spec.prompt, 80)}"
     )
 
 

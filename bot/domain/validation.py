@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from bot.domain import markdown
 from bot.domain.models import DURATIONS, RESOLUTIONS, Duration, Mode, Resolution, VideoSpec
 from bot.errors import InvalidRequest
 
@@ -97,13 +98,13 @@ def _check_media(media: Media, option: str, kind: str, limit: int) -> None:
         shown = content_type or "an unknown type"
         raise InvalidRequest(
             f"`{option}` must be {('an image' if kind == 'image' else 'a video')} file; "
-            f"`{media.filename}` is {shown}.{hint}"
+            f"{markdown.inline(media.filename)} is {shown}.{hint}"
         )
     if media.size <= 0:
-        raise InvalidRequest(f"`{media.filename}` is empty. Attach the file again.")
+        raise InvalidRequest(f"{markdown.inline(media.filename)} is empty. Attach the file again.")
     if media.size > limit:
         raise InvalidRequest(
-            f"`{media.filename}` is {media.size / 1_048_576:.1f} MB; {kind}s can be at most "
+            f"{markdown.inline(media.filename)} is {media.size / 1_048_576:.1f} MB; {kind}s can be at most "
             f"{limit / 1_048_576:.0f} MB. Attach a smaller file."
         )
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import discord
 
 from bot.domain import discord_limits as limits
+from bot.domain import markdown
 from bot.domain.models import Job, JobState
 from bot.domain.moderation import (
+    AuditAction,
     AuditEntry,
     HistoryItem,
     ModerationSettings,
@@ -59,21 +61,21 @@ def approved_text(job: Job, moderator_id: int, public_url: str | None) -> str:
 
 
 def rejected_text(job: Job, moderator_id: int, reason: str | None, refunded: int | None) -> str:
-    why = f" Reason: {render.truncate(reason, 300)}" if reason else ""
+    why = f" Reason: {render.prompt_inline(reason, 300)}" if reason else ""
     money = f" {refunded} credits refunded." if refunded else " Credits kept."
     return f"❌ **Rejected** by <@{moderator_id}> · job #{job.id} by <@{job.member_id}>.{why}{money}"
 
 
 def rejection_notice(job: Job, reason: str | None, refunded: int | None) -> str:
     """What the member is told privately (or in the channel, without the video, if their DMs are closed)."""
-    why = f" The moderator's reason: {render.truncate(reason, 500)}" if reason else ""
+    why = f" The moderator's reason: {render.prompt_inline(reason, 500)}" if reason else ""
     money = (
         f" Your {refunded} credits were returned."
         if refunded
         else f" The {job.price} credits stay spent, because the video was rendered."
     )
     return (
-        f"Your video for job #{job.id} (“{render.truncate(job.spec.prompt, 80)}”) was not published: "
+        f"Your video for job #{job.id} (“{render.prompt_inline(job.spec.prompt, 80)}”) was not published: "
         f"a moderator rejected it.{why}{money}"
     )
 
@@ -90,7 +92,7 @@ def report_notice(job: Job, report: Report) -> tuple[str, discord.Embed]:
     text = f"🚩 **Report** · job #{job.id} by <@{job.member_id}> in <#{report.channel_id}> · reported by **{members}**"
     embed = discord.Embed(
         title=f"Job #{job.id} · {job.spec.mode.label}",
-        description=render.truncate(job.spec.prompt, render.PROMPT_PREVIEW_CHARS),
+        description=render.prompt_preview(job.spec.prompt),
         colour=_REPORT_COLOR,
         url=jump_url(report.guild_id, report.channel_id, report.message_id),
     )
@@ -106,7 +108,7 @@ def report_closed_text(job: Job, report: Report, verb: str, moderator_id: int) -
 def refusal_notice(job: Job) -> str:
     return (
         f"🛡️ The provider's moderation refused job #{job.id} by <@{job.member_id}> in <#{job.channel_id}>. "
-        f"Its {job.price} credits were returned.\n> {render.truncate(job.spec.prompt, 300)}"
+        f"Its {job.price} credits were returned.\n{markdown.quote(render.truncate(job.spec.prompt, 300))}"
     )
 
 
@@ -135,7 +137,7 @@ def _outcome(item: HistoryItem) -> str:
 def history_embed(member_id: int, page: Page[HistoryItem], blocked: bool) -> discord.Embed:
     lines = [
         f"**#{item.job.id}** {render.timestamp(item.job.accepted_at)} · {render.spec_line(item.job.spec)} · "
-        f"{item.job.price} cr · {_outcome(item)}\n   {render.truncate(item.job.spec.prompt, 100)}"
+        f"{item.job.price} cr · {_outcome(item)}\n   {render.prompt_inline(item.job.spec.prompt, 100)}"
         for item in page.items
     ]
     embed = discord.Embed(
@@ -148,6 +150,9 @@ def history_embed(member_id: int, page: Page[HistoryItem], blocked: bool) -> dis
     return render.fit_embed(embed)
 
 
+_TYPED_DETAIL = frozenset({AuditAction.RULE_ADD, AuditAction.RULE_REMOVE, AuditAction.PROVIDER_REFUSED})
+
+
 def audit_line(entry: AuditEntry) -> str:
     parts = [f"{render.timestamp(entry.created_at)} **{entry.action.label}** by {_who(entry.actor_id)}"]
     if entry.target_member_id is not None:
@@ -155,9 +160,12 @@ def audit_line(entry: AuditEntry) -> str:
     if entry.job_id is not None:
         parts.append(f"· job #{entry.job_id}")
     if entry.detail:
-        parts.append(f"· {render.truncate(entry.detail, 120)}")
+        # Rule values and provider messages are typed text; other details are the bot's own
+        # (they name channels and roles as mentions, which must stay mentions).
+        typed = entry.action in _TYPED_DETAIL
+        parts.append(f"· {render.prompt_inline(entry.detail, 120) if typed else render.truncate(entry.detail, 120)}")
     if entry.reason:
-        parts.append(f"· “{render.truncate(entry.reason, 120)}”")
+        parts.append(f"· “{render.prompt_inline(entry.reason, 120)}”")
     return " ".join(parts)
 
 
@@ -173,7 +181,7 @@ def audit_embed(page: Page[AuditEntry], member_id: int | None) -> discord.Embed:
 
 
 def rules_embed(rules: list[PromptRule], global_words: int, global_patterns: int) -> discord.Embed:
-    lines = [f"`#{rule.id}` {rule.kind.value}: `{rule.value}` · by <@{rule.actor_id}>" for rule in rules]
+    lines = [f"`#{rule.id}` {rule.kind.value}: {markdown.code(rule.value)} · by <@{rule.actor_id}>" for rule in rules]
     embed = discord.Embed(
         title="Prompt rules",
         description=_fit(lines, "This server has no rules of its own yet."),

@@ -7,6 +7,7 @@ from datetime import datetime
 import discord
 
 from bot.domain import discord_limits as limits
+from bot.domain import markdown
 from bot.domain.models import Balance, Job, JobState, VideoSpec
 from bot.domain.moderation import ReviewState
 from bot.services.jobs import Accepted, Quote
@@ -56,6 +57,16 @@ def fit_embed(embed: discord.Embed) -> discord.Embed:
     while len(embed) > limits.EMBED_TOTAL and embed.fields:
         embed.remove_field(len(embed.fields) - 1)
     return embed
+
+
+def prompt_preview(prompt: str, limit: int = PROMPT_PREVIEW_CHARS) -> str:
+    """A member's prompt for an embed: cut to ``limit`` typed characters, shown as typed."""
+    return markdown.escape(truncate(prompt, limit))
+
+
+def prompt_inline(prompt: str, limit: int) -> str:
+    """A member's prompt inside a sentence: on one line, cut, shown as typed."""
+    return markdown.inline(truncate(" ".join(prompt.split()), limit))
 
 
 def spec_line(spec: VideoSpec) -> str:
@@ -127,7 +138,7 @@ def ended_notice(job: Job) -> str:
 def result_embed(job: Job, *, link: str | None = None) -> discord.Embed:
     embed = discord.Embed(
         title=f"Job #{job.id} · {job.spec.mode.label}",
-        description=truncate(job.spec.prompt, PROMPT_PREVIEW_CHARS),
+        description=prompt_preview(job.spec.prompt),
         colour=_COLOR,
         url=link,
     )
