@@ -37,9 +37,10 @@ EXTENSIONS = (
     "cogs.runner",
     "cogs.admin",
     "cogs.moderation",
+    "cogs.review_recovery",
 )
 # Extensions with no commands that start background work: left out when only registering commands.
-BACKGROUND_EXTENSIONS = frozenset({"cogs.runner"})
+BACKGROUND_EXTENSIONS = frozenset({"cogs.runner", "cogs.review_recovery"})
 
 
 class WanBot(commands.Bot):
