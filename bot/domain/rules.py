@@ -85,15 +85,12 @@ _DEFAULT_IGNORABLE = (
 )
 
 
-def _ignorable(ch: str) -> bool:
-    point = ord(ch)
-    if unicodedata.category(ch) == "Cf":  # format characters outside the property as well
-        return True
-    return any(low <= point <= high for low, high in _DEFAULT_IGNORABLE) if point >= 0xAD else False
+_IGNORABLE = frozenset(chr(point) for low, high in _DEFAULT_IGNORABLE for point in range(low, high + 1))
 
 
 def _drop_ignorable(text: str) -> str:
-    return "".join(ch for ch in text if not _ignorable(ch))
+    # Format characters (Cf) outside the property too, such as the Arabic number signs.
+    return "".join(ch for ch in text if ch not in _IGNORABLE and unicodedata.category(ch) != "Cf")
 
 
 def normalize(text: str) -> str:
