@@ -39,9 +39,10 @@ EXTENSIONS = (
     "cogs.moderation",
     "cogs.animate",
     "cogs.store",
+    "cogs.review_recovery",
 )
 # Extensions with no commands that start background work: left out when only registering commands.
-BACKGROUND_EXTENSIONS = frozenset({"cogs.runner", "cogs.store"})
+BACKGROUND_EXTENSIONS = frozenset({"cogs.runner", "cogs.store", "cogs.review_recovery"})
 
 
 class WanBot(commands.Bot):

@@ -16,6 +16,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.domain import discord_limits as limits
+from bot.domain import markdown
 from bot.errors import InvalidRequest
 from bot.services.admin import MAX_ALLOWANCE, MAX_BUDGET, ServerOverview
 from bot.services.budget import BudgetStatus, period_phrase
@@ -34,6 +36,7 @@ PeriodChoice = Literal["daily", "weekly", "monthly", "never"]
 
 
 async def reply(interaction: discord.Interaction, content: str, *, file: discord.File | None = None) -> None:
+    content = limits.truncate(content, limits.CONTENT)
     if file is None:
         await interaction.response.send_message(content, ephemeral=True)
     else:
@@ -68,9 +71,12 @@ def overview_embed(overview: ServerOverview) -> discord.Embed:
         name="Default allowance", value=render.allowance_text(policy.default_allowance, policy.refill_period)
     )
     embed.add_field(name="Refill period", value=policy.refill_period)
-    roles = "\n".join(
-        f"<@&{role_id}>: {amount}"
-        for role_id, amount in sorted(policy.role_allowances.items(), key=lambda item: (-item[1], item[0]))
+    roles = limits.fit_lines(
+        [
+            f"<@&{role_id}>: {amount}"
+            for role_id, amount in sorted(policy.role_allowances.items(), key=lambda item: (-item[1], item[0]))
+        ],
+        limits.FIELD_VALUE,
     )
     embed.add_field(name="Role allowances (highest wins)", value=roles or "none", inline=False)
     farming = []
@@ -80,11 +86,11 @@ def overview_embed(overview: ServerOverview) -> discord.Embed:
         farming.append(f"members for {policy.min_membership_days:g} days")
     embed.add_field(name="Allowance only for", value=", ".join(farming) or "everyone", inline=False)
     embed.add_field(name="Budget", value=budget_text(overview.budget), inline=False)
-    channels = ", ".join(f"<#{channel_id}>" for channel_id in overview.channels)
+    channels = limits.fit_lines([f"<#{channel_id}>" for channel_id in overview.channels], limits.FIELD_VALUE, sep=", ")
     embed.add_field(name="/video allowed in", value=channels or "every channel")
     admin_channel = f"<#{overview.admin_channel_id}>" if overview.admin_channel_id else "not set"
     embed.add_field(name="Admin channel", value=admin_channel)
-    return embed
+    return render.fit_embed(embed)
 
 
 def stats_text(stats: Stats) -> str:
@@ -153,7 +159,7 @@ class AdminCog(commands.GroupCog, group_name="wan-admin", group_description="Cre
             guild_id, member_context(member), amount, actor_id=actor_id, reason=reason
         )
         verb = f"Granted {amount}" if amount > 0 else f"Took back {-amount}"
-        because = f" ({reason})" if reason else ""
+        because = f" ({markdown.inline(reason)})" if reason else ""
         await reply(
             interaction, f"{verb} credits to {member.mention}{because}. They now have {render.balance_line(balance)}."
         )
@@ -297,7 +303,8 @@ class AdminCog(commands.GroupCog, group_name="wan-admin", group_description="Cre
 
 
 def _channel_list(channel_ids: list[int]) -> str:
-    return ", ".join(f"<#{channel_id}>" for channel_id in channel_ids)
+    # Room is left for the sentence around the list: the whole reply stays under 2,000 characters.
+    return limits.fit_lines([f"<#{channel_id}>" for channel_id in channel_ids], limits.CONTENT - 200, sep=", ")
 
 
 async def setup(bot: WanBot) -> None:

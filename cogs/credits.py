@@ -8,6 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.domain import discord_limits as limits
 from bot.domain.models import LedgerKind
 from bot.errors import NotPermitted
 from bot.services.credits import CreditOverview
@@ -37,7 +38,7 @@ def _entry_line(overview: CreditOverview, index: int) -> str:
         entry.kind, "+" if entry.amount >= 0 else "−"
     )
     job = f" · job #{entry.job_id}" if entry.job_id else ""
-    reason = f" · {render.truncate(entry.reason, 60)}" if entry.reason and entry.kind in _SHOWS_REASON else ""
+    reason = f" · {render.prompt_inline(entry.reason, 60)}" if entry.reason and entry.kind in _SHOWS_REASON else ""
     return f"{render.timestamp(entry.created_at)} {_KIND_LABEL[entry.kind]} {sign}{abs(entry.amount)}{job}{reason}"
 
 
@@ -70,8 +71,10 @@ def credits_embed(member: discord.abc.User, overview: CreditOverview) -> discord
     if allowance.note:
         embed.add_field(name="Note", value=allowance.note, inline=False)
     lines = [_entry_line(overview, index) for index in range(len(overview.recent))]
-    embed.add_field(name="Last entries", value="\n".join(lines) if lines else "Nothing yet.", inline=False)
-    return embed
+    embed.add_field(
+        name="Last entries", value=limits.fit_lines(lines, limits.FIELD_VALUE, empty="Nothing yet."), inline=False
+    )
+    return render.fit_embed(embed)
 
 
 class CreditsCog(commands.Cog):

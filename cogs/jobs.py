@@ -8,6 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.domain import discord_limits as limits
 from bot.domain.models import Job, JobState
 from bot.ui import render
 from bot.ui.buttons import CancelButton
@@ -32,7 +33,7 @@ def job_line(job: Job) -> str:
     returned = f", {job.price} returned" if job.state.is_released else ""
     return (
         f"{icon} **#{job.id}** {render.spec_line(job.spec)} · {job.state.label}{returned} · "
-        f"{render.timestamp(job.accepted_at)}\n   {render.truncate(job.spec.prompt, 80)}"
+        f"{render.timestamp(job.accepted_at)}\n   {render.prompt_inline(job.spec.prompt, 80)}"
     )
 
 
@@ -59,7 +60,7 @@ class JobsCog(commands.Cog):
                 view.add_item(CancelButton(job.id))
         embed = discord.Embed(
             title="Your jobs",
-            description="\n".join(job_line(job) for job in jobs),
+            description=limits.fit_lines([job_line(job) for job in jobs], limits.EMBED_DESCRIPTION),
             colour=discord.Colour.blurple(),
         )
         if view.children:

@@ -15,6 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.domain import markdown
 from bot.domain.moderation import RuleKind
 from bot.errors import InvalidRequest
 from bot.ui import modrender
@@ -179,7 +180,8 @@ class ModerationCog(commands.Cog):
             self._guild(interaction), RuleKind(kind), value, actor_id=interaction.user.id, reason=_reason(reason)
         )
         await send_ephemeral(
-            interaction, f"Added rule #{rule.id} ({rule.kind.value}): `{rule.value}`. It applies to the next prompt."
+            interaction,
+            f"Added rule #{rule.id} ({rule.kind.value}): {markdown.code(rule.value)}. It applies to the next prompt.",
         )
 
     @rules.command(name="remove", description="Remove one of this server's prompt rules")
@@ -190,7 +192,9 @@ class ModerationCog(commands.Cog):
         removed = await self.bot.services.rules.remove(
             self._guild(interaction), rule, actor_id=interaction.user.id, reason=_reason(reason)
         )
-        await send_ephemeral(interaction, f"Removed rule #{removed.id} ({removed.kind.value}): `{removed.value}`.")
+        await send_ephemeral(
+            interaction, f"Removed rule #{removed.id} ({removed.kind.value}): {markdown.code(removed.value)}."
+        )
 
     @rules.command(name="list", description="This server's prompt rules")
     async def rules_list(self, interaction: discord.Interaction) -> None:
@@ -209,7 +213,8 @@ class ModerationCog(commands.Cog):
         which = f"rule #{hit.rule_id}" if hit.rule_id is not None else "the global list in the bot's config"
         await send_ephemeral(
             interaction,
-            f"Refused by {which} ({hit.kind.value} `{hit.value}`). Members are told only: “{hit.member_message}”",
+            f"Refused by {which} ({hit.kind.value} {markdown.code(hit.value)}). "
+            f"Members are told only: “{hit.member_message}”",
         )
 
     # --- the message menu -------------------------------------------------------------------

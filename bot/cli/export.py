@@ -12,6 +12,7 @@ import csv
 from typing import TextIO
 
 from bot.domain.models import LedgerKind
+from bot.domain.spreadsheet import spreadsheet_text
 from bot.storage.db import Database
 from bot.storage.ledger import ExportedEntry, LedgerRepository
 
@@ -30,15 +31,6 @@ HEADER = (
     "period",
 )
 _PAGE = 1000
-# A cell starting with one of these is a formula to a spreadsheet; free text (a grant's reason)
-# must not become one.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _text(value: str | None) -> str:
-    if not value:
-        return ""
-    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def _changes(kind: LedgerKind, amount: int) -> tuple[int, int]:
@@ -66,8 +58,8 @@ def _row(item: ExportedEntry) -> list[object]:
         held,
         "" if entry.job_id is None else entry.job_id,
         "" if entry.actor_id is None else entry.actor_id,
-        _text(entry.reason),
-        _text(item.period),
+        spreadsheet_text(entry.reason),
+        spreadsheet_text(item.period),
     ]
 
 

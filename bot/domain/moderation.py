@@ -120,8 +120,15 @@ class Review:
     decided_by: int | None
     decided_at: datetime | None
     reason: str | None
+    # Approved: the public post (None until posted). Rejected: the notice telling the member,
+    # 0 while they have not been told (see ``bot.storage.reviews.NOT_TOLD``).
     published_message_id: int | None
     created_at: datetime
+
+    @property
+    def member_told(self) -> bool:
+        """False only for a rejection whose member notice has not gone out yet."""
+        return self.state is not ReviewState.REJECTED or self.published_message_id != 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,24 @@ are also capped in length and in compiled size (``max_mem``), and one that match
 (and so every prompt) is refused.
 
 Matching is on a normalized prompt: NFKC (full-width and styled letters become plain ones),
-invisible format characters removed (zero-width spaces cannot split a word), whitespace runs
-collapsed to one space. Words match whole words, in any case; patterns match anywhere, in any case.
+every default-ignorable code point removed (zero-width spaces, joiners, variation selectors and
+the like cannot split a word), whitespace runs collapsed to one space. Words are compared on the
+prompt's *skeleton* (``skeleton``): combining marks stripped (so "g̶o̶r̶e̶" and "gôre" read
+"gore"), case folded, and every letter that looks like a Latin one folded to it (Cyrillic "о",
+small capitals "ɢᴏʀᴇ", mathematical letters), after Unicode TR39's confusables table. Words match
+whole words of the skeleton; patterns match anywhere, in any case, in the normalized prompt or in
+its skeleton (a hit in either refuses). Accents therefore do not tell words apart: a rule for
+"cafe" also refuses "café".
+
+Why ``disarm`` for the confusables (TR39) table, and not a hand-written one or another package:
+it ships Unicode's own confusables data (version 17, ``disarm.CONFUSABLES_VERSION``) compiled
+into a maintained, typed library with a fold *to Latin* (``normalize_confusables``), and covers
+the small capitals that TR39 itself leaves unmapped (ɢ, ʀ, ᴇ). ``confusable-homoglyphs`` keeps
+the table only as an undirected list of pairs (no prototype to fold to) and last updated its data
+in 2024; ``confusables`` ships Unicode 13 data from 2020, produces every possible spelling
+(exponential on long prompts), and installs a top-level ``tests`` package that would shadow ours;
+PyICU needs ICU built from source on every machine and in the image. disarm deliberately leaves
+printable ASCII alone (TR39 would turn "m" into "rn"), which is what a word list wants.
 """
 
 from __future__ import annotations
@@ -23,6 +39,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import disarm
 import re2
 
 from bot.domain.moderation import PromptRule, RuleKind
@@ -44,13 +61,56 @@ Scope = Literal["server", "global"]
 log = logging.getLogger(__name__)
 
 
+# Unicode's Default_Ignorable_Code_Point property (DerivedCoreProperties.txt; Python's
+# unicodedata does not expose it). Stable by Unicode policy: it already covers the reserved ranges
+# where future ignorables go. Characters a renderer shows as nothing, so they cannot split a word.
+_DEFAULT_IGNORABLE = (
+    (0x00AD, 0x00AD),
+    (0x034F, 0x034F),
+    (0x061C, 0x061C),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x206F),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)
+
+
+_IGNORABLE = frozenset(chr(point) for low, high in _DEFAULT_IGNORABLE for point in range(low, high + 1))
+
+
+def _drop_ignorable(text: str) -> str:
+    # Format characters (Cf) outside the property too, such as the Arabic number signs.
+    return "".join(ch for ch in text if ch not in _IGNORABLE and unicodedata.category(ch) != "Cf")
+
+
 def normalize(text: str) -> str:
-    """The form prompts and words are compared in. Never raises, for any ``str``."""
-    # Lone surrogates (possible in decoded JSON) cannot be encoded for RE2: make them "?".
+    """The form prompts and patterns are compared in. Never raises, for any ``str``."""
+    # Lone surrogates cannot be encoded for RE2: make them "?" (prompts with one are refused at
+    # validation; this keeps rule checks total for any string).
     text = text.encode("utf-8", "replace").decode("utf-8")
-    text = unicodedata.normalize("NFKC", text)
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    # Before and after NFKC: it can turn a compatibility character into an ignorable one.
+    text = _drop_ignorable(unicodedata.normalize("NFKC", _drop_ignorable(text)))
     return " ".join(text.split())
+
+
+def skeleton(normalized: str) -> str:
+    """What a normalized text looks like, for matching: no combining marks, case folded, look-alike
+    letters folded to Latin (TR39 confusables via disarm). Applied to prompts and words alike."""
+    decomposed = unicodedata.normalize("NFD", normalized)
+    bare = "".join(ch for ch in decomposed if unicodedata.category(ch) not in ("Mn", "Me"))
+    folded = disarm.normalize_confusables(bare.casefold())
+    # The fold can produce characters with a compatibility or case form of their own.
+    return unicodedata.normalize("NFKC", folded).casefold()
 
 
 def _options(max_mem: int) -> Any:
@@ -143,7 +203,9 @@ class RuleSet:
     def __init__(self, scope: Scope, rules: Iterable[_Rule]) -> None:
         self.scope: Scope = scope
         items = list(rules)
-        self._words = {rule.value: rule for rule in items if rule.kind is RuleKind.WORD}
+        # Keyed by the word's skeleton: that is what the prompt's skeleton is searched for.
+        self._words = {skeleton(rule.value): rule for rule in items if rule.kind is RuleKind.WORD}
+        self._words.pop("", None)
         self._patterns: list[tuple[_Rule, Any]] = []
         for rule in items:
             if rule.kind is RuleKind.PATTERN:
@@ -173,15 +235,16 @@ class RuleSet:
     def __len__(self) -> int:
         return len(self._words) + len(self._patterns)
 
-    def match_normalized(self, text: str) -> RuleHit | None:
+    def match_normalized(self, text: str, folded: str | None = None) -> RuleHit | None:
+        """``text`` as ``normalize`` made it; ``folded`` its ``skeleton`` (computed if not given)."""
+        folded = skeleton(text) if folded is None else folded
         if self._word_matcher is not None:
-            found = self._word_matcher.search(text.casefold())
+            found = self._word_matcher.search(folded)
             if found is not None:
-                word = found.group(1)
-                rule = self._words.get(word) or next(iter(self._words.values()))
+                rule = self._words.get(found.group(1)) or next(iter(self._words.values()))
                 return RuleHit(self.scope, RuleKind.WORD, rule.value, rule.rule_id)
         for rule, compiled in self._patterns:
-            if compiled.search(text) is not None:
+            if compiled.search(text) is not None or compiled.search(folded) is not None:
                 return RuleHit(self.scope, RuleKind.PATTERN, rule.value, rule.rule_id)
         return None
 
@@ -189,8 +252,9 @@ class RuleSet:
 def first_hit(prompt: str, rule_sets: Iterable[RuleSet]) -> RuleHit | None:
     """The first rule that refuses ``prompt``, global rules first, or None."""
     text = normalize(prompt)
+    folded = skeleton(text)
     for rule_set in rule_sets:
-        hit = rule_set.match_normalized(text)
+        hit = rule_set.match_normalized(text, folded)
         if hit is not None:
             return hit
     return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from bot.domain import markdown
 from bot.domain.models import DURATIONS, RESOLUTIONS, Duration, Mode, Resolution, VideoSpec
 from bot.errors import InvalidRequest
 
@@ -34,7 +35,26 @@ class MediaLimits:
     max_video_bytes: int
 
 
+def _check_text(prompt: str) -> None:
+    """Refuse text that cannot be stored or sent as it is (before anything is held)."""
+    # A lone surrogate (half of an emoji, from a broken client or paste) is not a character:
+    # it cannot be encoded as UTF-8, so neither the database nor the provider could take it.
+    broken = next((index for index, ch in enumerate(prompt) if "\ud800" <= ch <= "\udfff"), None)
+    if broken is not None:
+        raise InvalidRequest(
+            f"The prompt has a broken character at position {broken + 1} (half of an emoji or symbol, "
+            "often left by copy and paste). Delete it or type it again, then retry. Nothing was charged."
+        )
+    # PostgreSQL text cannot hold NUL, and no provider expects one; it is never typed on purpose.
+    if "\x00" in prompt:
+        raise InvalidRequest(
+            f"The prompt contains a NUL character at position {prompt.index(chr(0)) + 1}, which is not "
+            "text. Remove it (retype the prompt rather than pasting it) and try again. Nothing was charged."
+        )
+
+
 def validate_prompt(prompt: str) -> str:
+    _check_text(prompt)
     text = prompt.strip()
     if not text:
         raise InvalidRequest("The prompt is empty. Describe the scene you want, in 1 to 5000 characters.")
@@ -78,13 +98,13 @@ def _check_media(media: Media, option: str, kind: str, limit: int) -> None:
         shown = content_type or "an unknown type"
         raise InvalidRequest(
             f"`{option}` must be {('an image' if kind == 'image' else 'a video')} file; "
-            f"`{media.filename}` is {shown}.{hint}"
+            f"{markdown.inline(media.filename)} is {shown}.{hint}"
         )
     if media.size <= 0:
-        raise InvalidRequest(f"`{media.filename}` is empty. Attach the file again.")
+        raise InvalidRequest(f"{markdown.inline(media.filename)} is empty. Attach the file again.")
     if media.size > limit:
         raise InvalidRequest(
-            f"`{media.filename}` is {media.size / 1_048_576:.1f} MB; {kind}s can be at most "
+            f"{markdown.inline(media.filename)} is {media.size / 1_048_576:.1f} MB; {kind}s can be at most "
             f"{limit / 1_048_576:.0f} MB. Attach a smaller file."
         )
 

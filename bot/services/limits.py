@@ -10,6 +10,7 @@ import math
 from datetime import datetime
 
 from bot.config import LimitsConfig
+from bot.domain import discord_limits
 from bot.errors import InvalidRequest, LimitReached
 from bot.services.jobs import JobRequest
 from bot.storage.db import Tx
@@ -56,5 +57,6 @@ class ChannelCheck:
         allowed = await self.settings.allowed_channels(request.guild_id)
         if not allowed or request.channel_id in allowed or request.parent_channel_id in allowed:
             return
-        where = ", ".join(f"<#{channel_id}>" for channel_id in allowed)
+        # A server may list hundreds of channels: name what fits in one Discord message.
+        where = discord_limits.fit_lines([f"<#{channel_id}>" for channel_id in allowed], 1500, sep=", ")
         raise InvalidRequest(f"Videos are made in {where} on this server. Use `/video` there. Nothing was charged.")

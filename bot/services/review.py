@@ -163,6 +163,19 @@ class ReviewService:
             log.info("review rejected job=%d by=%d refunded=%s", job_id, actor_id, refunded)
         return Decision(job, review, won, refunded, refunded or earlier)
 
+    async def returned_for(self, job_id: int) -> int | None:
+        """Credits the member has back for this job (a refund with the rejection or before it)."""
+        async with self.db.reading() as tx:
+            refund = await self.credits.ledger.job_refund(tx, job_id)
+        return refund.amount if refund is not None else None
+
+    async def mark_told(self, job_id: int, message_id: int) -> None:
+        """The rejected job's member has been told (by ``message_id``): nothing is left to finish."""
+        await self.reviews.set_told(job_id, message_id)
+
+    async def untold_rejections(self) -> list[Review]:
+        return await self.reviews.untold_rejections()
+
     async def mark_published(self, job_id: int, message_id: int) -> None:
         """The approved video is public: remember where, for reports, removals and history."""
         async with self.db.transaction() as tx:

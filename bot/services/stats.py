@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from bot.domain.clock import Clock
 from bot.domain.models import DaySpend, LedgerEntry, MemberSpend
+from bot.domain.spreadsheet import spreadsheet_text
 from bot.services.chart import spend_chart
 from bot.storage.ledger import LedgerRepository
 from bot.storage.spend import SpendRepository
@@ -44,7 +45,7 @@ def csv_row(entry: LedgerEntry) -> tuple[str, ...]:
         str(entry.amount),
         "" if entry.job_id is None else str(entry.job_id),
         "" if entry.actor_id is None else str(entry.actor_id),
-        entry.reason or "",
+        spreadsheet_text(entry.reason),
     )
 
 

@@ -11,6 +11,11 @@ from bot.domain.moderation import Review, ReviewState
 from bot.storage.db import Database, Tx
 
 _COLUMNS = "job_id, guild_id, channel_id, state, decided_by, decided_at, reason, published_message_id, created_at"
+# ``published_message_id`` of a rejected review: NOT_TOLD from the decision until the member's
+# notice is sent, then that notice's message id. (NULL: decided before this was recorded; such
+# rejections were told at the time.) The column already exists on every database, so finishing an
+# interrupted rejection needs no migration.
+NOT_TOLD = 0
 
 
 def _review(row: sqlite3.Row) -> Review:
@@ -66,11 +71,31 @@ class ReviewRepository:
         tx: Tx, job_id: int, state: ReviewState, actor_id: int, reason: str | None, at: datetime
     ) -> bool:
         """Record the decision only if none was made yet; True if this call made it."""
+        told = NOT_TOLD if state is ReviewState.REJECTED else None
         changed = await tx.execute(
-            "UPDATE reviews SET state = ?, decided_by = ?, decided_at = ?, reason = ? WHERE job_id = ? AND state = ?",
-            (state.value, actor_id, to_ts(at), reason, job_id, ReviewState.PENDING.value),
+            "UPDATE reviews SET state = ?, decided_by = ?, decided_at = ?, reason = ?, published_message_id = ?"
+            " WHERE job_id = ? AND state = ?",
+            (state.value, actor_id, to_ts(at), reason, told, job_id, ReviewState.PENDING.value),
         )
         return changed == 1
+
+    async def set_told(self, job_id: int, message_id: int) -> bool:
+        """The member has been told of the rejection, by the message ``message_id``."""
+        async with self.db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE reviews SET published_message_id = ? WHERE job_id = ? AND state = ?"
+                " AND published_message_id = ?",
+                (message_id, job_id, ReviewState.REJECTED.value, NOT_TOLD),
+            )
+        return changed == 1
+
+    async def untold_rejections(self) -> list[Review]:
+        """Rejections whose member notice never went out (a crash or a failure after the decision)."""
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM reviews WHERE state = ? AND published_message_id = ? ORDER BY job_id",
+            (ReviewState.REJECTED.value, NOT_TOLD),
+        )
+        return [_review(row) for row in rows]
 
     @staticmethod
     async def set_published_in(tx: Tx, job_id: int, message_id: int) -> bool:

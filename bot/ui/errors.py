@@ -13,6 +13,7 @@ import secrets
 import discord
 from discord import app_commands
 
+from bot.domain import discord_limits as limits
 from bot.errors import UserFacingError
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,9 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
             exc_info=_unwrap(error),
         )
         text = _UNEXPECTED.format(ref=ref)
+    # A refusal may name things the member gave (a file name, a list of channels): never let its
+    # length make Discord refuse the answer, which would leave the member with no answer at all.
+    text = limits.truncate(text, limits.CONTENT)
     try:
         if interaction.response.is_done():
             await interaction.followup.send(text, ephemeral=True)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import discord
 
+from bot.domain import discord_limits as limits
 from bot.domain.models import VideoSpec
 from bot.errors import UserFacingError
 from bot.services.credits import MemberContext
@@ -167,6 +168,7 @@ async def send_ephemeral(
     interaction: discord.Interaction, content: str, *, view: discord.ui.View | None = None
 ) -> None:
     """The private answer: a reply, or the edit of a deferred one, or a follow-up after an answer."""
+    content = limits.truncate(content, limits.CONTENT)
     response = interaction.response
     if not response.is_done():
         if view is None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import discord
 
+from bot.domain import discord_limits as limits
+from bot.domain import markdown
 from bot.domain.models import Job, JobState
 from bot.domain.moderation import (
+    AuditAction,
     AuditEntry,
     HistoryItem,
     ModerationSettings,
@@ -19,7 +22,8 @@ from bot.ui import render
 
 _REVIEW_COLOR = discord.Colour.gold()
 _REPORT_COLOR = discord.Colour.red()
-_EMBED_TEXT_LIMIT = 4000  # Discord allows 4096 in a description; leave room for a "more" line
+# Discord allows 4,096 in a description; the rest is room for the heading line above the list.
+_EMBED_TEXT_LIMIT = limits.EMBED_DESCRIPTION - 200
 
 
 def jump_url(guild_id: int, channel_id: int, message_id: int) -> str:
@@ -32,17 +36,7 @@ def _who(member_id: int | None) -> str:
 
 def _fit(lines: list[str], empty: str) -> str:
     """Join lines into one description, cutting whole lines (with a note) past Discord's limit."""
-    if not lines:
-        return empty
-    shown: list[str] = []
-    used = 0
-    for index, line in enumerate(lines):
-        if used + len(line) + 1 > _EMBED_TEXT_LIMIT:
-            shown.append(f"… and {len(lines) - index} more")
-            break
-        shown.append(line)
-        used += len(line) + 1
-    return "\n".join(shown)
+    return limits.fit_lines(lines, _EMBED_TEXT_LIMIT, empty=empty)
 
 
 # --- reviews --------------------------------------------------------------------------------
@@ -67,21 +61,21 @@ def approved_text(job: Job, moderator_id: int, public_url: str | None) -> str:
 
 
 def rejected_text(job: Job, moderator_id: int, reason: str | None, refunded: int | None) -> str:
-    why = f" Reason: {render.truncate(reason, 300)}" if reason else ""
+    why = f" Reason: {render.prompt_inline(reason, 300)}" if reason else ""
     money = f" {refunded} credits refunded." if refunded else " Credits kept."
     return f"❌ **Rejected** by <@{moderator_id}> · job #{job.id} by <@{job.member_id}>.{why}{money}"
 
 
 def rejection_notice(job: Job, reason: str | None, refunded: int | None) -> str:
     """What the member is told privately (or in the channel, without the video, if their DMs are closed)."""
-    why = f" The moderator's reason: {render.truncate(reason, 500)}" if reason else ""
+    why = f" The moderator's reason: {render.prompt_inline(reason, 500)}" if reason else ""
     money = (
         f" Your {refunded} credits were returned."
         if refunded
         else f" The {job.price} credits stay spent, because the video was rendered."
     )
     return (
-        f"Your video for job #{job.id} (“{render.truncate(job.spec.prompt, 80)}”) was not published: "
+        f"Your video for job #{job.id} (“{render.prompt_inline(job.spec.prompt, 80)}”) was not published: "
         f"a moderator rejected it.{why}{money}"
     )
 
@@ -98,7 +92,7 @@ def report_notice(job: Job, report: Report) -> tuple[str, discord.Embed]:
     text = f"🚩 **Report** · job #{job.id} by <@{job.member_id}> in <#{report.channel_id}> · reported by **{members}**"
     embed = discord.Embed(
         title=f"Job #{job.id} · {job.spec.mode.label}",
-        description=render.truncate(job.spec.prompt, render.PROMPT_PREVIEW_CHARS),
+        description=render.prompt_preview(job.spec.prompt),
         colour=_REPORT_COLOR,
         url=jump_url(report.guild_id, report.channel_id, report.message_id),
     )
@@ -114,7 +108,7 @@ def report_closed_text(job: Job, report: Report, verb: str, moderator_id: int) -
 def refusal_notice(job: Job) -> str:
     return (
         f"🛡️ The provider's moderation refused job #{job.id} by <@{job.member_id}> in <#{job.channel_id}>. "
-        f"Its {job.price} credits were returned.\n> {render.truncate(job.spec.prompt, 300)}"
+        f"Its {job.price} credits were returned.\n{markdown.quote(render.truncate(job.spec.prompt, 300))}"
     )
 
 
@@ -143,7 +137,7 @@ def _outcome(item: HistoryItem) -> str:
 def history_embed(member_id: int, page: Page[HistoryItem], blocked: bool) -> discord.Embed:
     lines = [
         f"**#{item.job.id}** {render.timestamp(item.job.accepted_at)} · {render.spec_line(item.job.spec)} · "
-        f"{item.job.price} cr · {_outcome(item)}\n   {render.truncate(item.job.spec.prompt, 100)}"
+        f"{item.job.price} cr · {_outcome(item)}\n   {render.prompt_inline(item.job.spec.prompt, 100)}"
         for item in page.items
     ]
     embed = discord.Embed(
@@ -153,7 +147,10 @@ def history_embed(member_id: int, page: Page[HistoryItem], blocked: bool) -> dis
         colour=discord.Colour.blurple(),
     )
     embed.set_footer(text=f"Page {page.page} of {page.pages} · newest first")
-    return embed
+    return render.fit_embed(embed)
+
+
+_TYPED_DETAIL = frozenset({AuditAction.RULE_ADD, AuditAction.RULE_REMOVE, AuditAction.PROVIDER_REFUSED})
 
 
 def audit_line(entry: AuditEntry) -> str:
@@ -163,9 +160,12 @@ def audit_line(entry: AuditEntry) -> str:
     if entry.job_id is not None:
         parts.append(f"· job #{entry.job_id}")
     if entry.detail:
-        parts.append(f"· {render.truncate(entry.detail, 120)}")
+        # Rule values and provider messages are typed text; other details are the bot's own
+        # (they name channels and roles as mentions, which must stay mentions).
+        typed = entry.action in _TYPED_DETAIL
+        parts.append(f"· {render.prompt_inline(entry.detail, 120) if typed else render.truncate(entry.detail, 120)}")
     if entry.reason:
-        parts.append(f"· “{render.truncate(entry.reason, 120)}”")
+        parts.append(f"· “{render.prompt_inline(entry.reason, 120)}”")
     return " ".join(parts)
 
 
@@ -177,11 +177,11 @@ def audit_embed(page: Page[AuditEntry], member_id: int | None) -> discord.Embed:
         colour=discord.Colour.dark_grey(),
     )
     embed.set_footer(text=f"Page {page.page} of {page.pages} · newest first · entries cannot be edited")
-    return embed
+    return render.fit_embed(embed)
 
 
 def rules_embed(rules: list[PromptRule], global_words: int, global_patterns: int) -> discord.Embed:
-    lines = [f"`#{rule.id}` {rule.kind.value}: `{rule.value}` · by <@{rule.actor_id}>" for rule in rules]
+    lines = [f"`#{rule.id}` {rule.kind.value}: {markdown.code(rule.value)} · by <@{rule.actor_id}>" for rule in rules]
     embed = discord.Embed(
         title="Prompt rules",
         description=_fit(lines, "This server has no rules of its own yet."),
@@ -191,7 +191,7 @@ def rules_embed(rules: list[PromptRule], global_words: int, global_patterns: int
         name="Global list (bot config)", value=f"{global_words} words, {global_patterns} patterns", inline=False
     )
     embed.set_footer(text="Words match whole words in any case; patterns are RE2 regular expressions.")
-    return embed
+    return render.fit_embed(embed)
 
 
 def rule_kind_label(kind: RuleKind) -> str:

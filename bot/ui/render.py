@@ -6,6 +6,8 @@ from datetime import datetime
 
 import discord
 
+from bot.domain import discord_limits as limits
+from bot.domain import markdown
 from bot.domain.models import Balance, Job, JobState, VideoSpec
 from bot.domain.moderation import ReviewState
 from bot.services.jobs import Accepted, Quote
@@ -27,7 +29,44 @@ def duration_text(seconds: float) -> str:
 
 
 def truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return limits.truncate(text, limit)
+
+
+def fit_embed(embed: discord.Embed) -> discord.Embed:
+    """The embed cut to Discord's limits (each part, then the 6,000 in total), in place.
+
+    The last safety net for a reply: lists are fitted where they are built (``fit_lines``), so
+    this only trims what would otherwise make Discord refuse the whole message."""
+    if embed.title:
+        embed.title = limits.truncate(embed.title, limits.EMBED_TITLE)
+    if embed.description:
+        embed.description = limits.truncate(embed.description, limits.EMBED_DESCRIPTION)
+    fields = embed.fields[: limits.EMBED_FIELDS]
+    embed.clear_fields()
+    for field in fields:
+        embed.add_field(
+            name=limits.truncate(field.name or "\u200b", limits.FIELD_NAME),
+            value=limits.truncate(field.value or "\u200b", limits.FIELD_VALUE),
+            inline=bool(field.inline),
+        )
+    if embed.footer.text:
+        embed.set_footer(text=limits.truncate(embed.footer.text, limits.FOOTER), icon_url=embed.footer.icon_url)
+    over = len(embed) - limits.EMBED_TOTAL
+    if over > 0 and embed.description:
+        embed.description = limits.truncate(embed.description, max(1, len(embed.description) - over))
+    while len(embed) > limits.EMBED_TOTAL and embed.fields:
+        embed.remove_field(len(embed.fields) - 1)
+    return embed
+
+
+def prompt_preview(prompt: str, limit: int = PROMPT_PREVIEW_CHARS) -> str:
+    """A member's prompt for an embed: cut to ``limit`` typed characters, shown as typed."""
+    return markdown.escape(truncate(prompt, limit))
+
+
+def prompt_inline(prompt: str, limit: int) -> str:
+    """A member's prompt inside a sentence: on one line, cut, shown as typed."""
+    return markdown.inline(truncate(" ".join(prompt.split()), limit))
 
 
 def spec_line(spec: VideoSpec) -> str:
@@ -99,7 +138,7 @@ def ended_notice(job: Job) -> str:
 def result_embed(job: Job, *, link: str | None = None) -> discord.Embed:
     embed = discord.Embed(
         title=f"Job #{job.id} · {job.spec.mode.label}",
-        description=truncate(job.spec.prompt, PROMPT_PREVIEW_CHARS),
+        description=prompt_preview(job.spec.prompt),
         colour=_COLOR,
         url=link,
     )

@@ -8,6 +8,12 @@ Publishing an approved video copies the file from the review message (the provid
 URL may have expired by the time a moderator gets to it). A post that failed, or that a crash
 interrupted, is retried by pressing Approve again: the decision stands, the channel is searched
 for an earlier post of the job first, and the video is posted once.
+
+A rejection is finished the same way: the decision is recorded first, then the member is told
+and the review message loses its buttons. If telling the member failed or a crash came between
+(the review row says "not told yet"), pressing Reject again, or the bot's next start
+(``finish_interrupted_rejections``), tells the member with the recorded reason and tidies the
+review message. Nothing about money is repeated: any refund went with the decision.
 """
 
 from __future__ import annotations
@@ -122,7 +128,7 @@ async def _refresh(bot: WanBot, job_id: int) -> None:
         log.warning("job=%d: could not update the progress message", job_id)
 
 
-async def _edit_review_message(message: discord.Message | None, content: str) -> None:
+async def _edit_review_message(message: discord.Message | discord.PartialMessage | None, content: str) -> None:
     if message is None:
         return
     try:
@@ -190,11 +196,7 @@ class RejectModal(discord.ui.Modal, title="Reject this video"):
         if not decision.won:
             raise Conflict(modrender.already_decided(self.job_id, review.state, review.decided_by))
         job = decision.job
-        told = await tell_member_rejected(bot, job, modrender.rejection_notice(job, reason, decision.returned))
-        await _edit_review_message(
-            self.review_message, modrender.rejected_text(job, interaction.user.id, reason, decision.returned)
-        )
-        await _refresh(bot, job.id)
+        told = await finish_rejection(bot, job, review, self.review_message, decision.returned)
         money = f" {decision.returned} credits were refunded." if decision.returned else " The credits stay spent."
         await interaction.followup.send(
             f"Rejected job #{job.id}; <@{job.member_id}> was told {told}.{money}", ephemeral=True
@@ -210,26 +212,84 @@ class RejectButton(_JobButton, template=r"wan:reject:(?P<job_id>[0-9]+)"):
         review = await bot.services.reviews.get(self.job_id)
         if review is None or review.guild_id != interaction.guild_id:
             raise NotFound(f"There is no video waiting for review as job #{self.job_id} in this server.")
+        if review.state is ReviewState.REJECTED and not review.member_told:
+            # Rejected, but the member was never told: finish it now, with the reason recorded then.
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            job = await bot.services.jobs.get(self.job_id)
+            returned = await bot.services.reviews.returned_for(self.job_id)
+            told = await finish_rejection(bot, job, review, interaction.message, returned)
+            await interaction.followup.send(
+                f"Finished the rejection of job #{job.id}: <@{job.member_id}> was told {told}.", ephemeral=True
+            )
+            return
         if review.state is not ReviewState.PENDING:
+            if review.state is ReviewState.REJECTED and review.decided_by is not None:
+                # Told, but this message kept its buttons (its edit was interrupted): tidy it.
+                job = await bot.services.jobs.get(self.job_id)
+                returned = await bot.services.reviews.returned_for(self.job_id)
+                await _edit_review_message(
+                    interaction.message, modrender.rejected_text(job, review.decided_by, review.reason, returned)
+                )
             raise Conflict(modrender.already_decided(self.job_id, review.state, review.decided_by))
         await interaction.response.send_modal(RejectModal(self.job_id, interaction.message))
 
 
-async def tell_member_rejected(bot: WanBot, job: Job, text: str) -> str:
-    """Tell the member privately; if their DMs are closed, in the job's channel without the video."""
+async def finish_rejection(
+    bot: WanBot,
+    job: Job,
+    review: Review,
+    review_message: discord.Message | discord.PartialMessage | None,
+    returned: int | None,
+) -> str:
+    """Tell the member of a recorded rejection, then take the buttons off the review message.
+    Returns where the member was told (for the moderator's answer)."""
+    assert review.decided_by is not None
+    told, notice_id = await tell_member_rejected(bot, job, modrender.rejection_notice(job, review.reason, returned))
+    if notice_id is None:
+        # The buttons stay, so Reject can be pressed again once the member can be reached.
+        return f"{told}. Press Reject again to retry once that is fixed; I also retry when I restart"
+    await bot.services.reviews.mark_told(job.id, notice_id)
+    await _edit_review_message(review_message, modrender.rejected_text(job, review.decided_by, review.reason, returned))
+    await _refresh(bot, job.id)
+    return told
+
+
+async def finish_interrupted_rejections(bot: WanBot) -> None:
+    """At start: every rejection whose member was never told is finished (best effort, logged)."""
+    for review in await bot.services.reviews.untold_rejections():
+        try:
+            job = await bot.services.jobs.get(review.job_id)
+            returned = await bot.services.reviews.returned_for(review.job_id)
+            message: discord.PartialMessage | None = None
+            try:
+                channel = await post_channel(bot, review.channel_id)
+                since = review.created_at - timedelta(minutes=1)
+                found = await find_posted(bot, channel, has_component(f"wan:reject:{job.id}"), since)
+                message = channel.get_partial_message(found) if found is not None else None
+            except DeliveryError:
+                log.warning("job=%d: review channel unavailable; telling the member anyway", job.id)
+            told = await finish_rejection(bot, job, review, message, returned)
+            log.info("job=%d: interrupted rejection finished; member told %s", job.id, told)
+        except Exception:
+            log.exception("job=%d: could not finish an interrupted rejection", review.job_id)
+
+
+async def tell_member_rejected(bot: WanBot, job: Job, text: str) -> tuple[str, int | None]:
+    """Tell the member privately; if their DMs are closed, in the job's channel without the video.
+    Returns where (for the moderator) and the notice's message id (None: they were not told)."""
     try:
         user = bot.get_user(job.member_id) or await bot.fetch_user(job.member_id)
-        await user.send(text)
-        return "by direct message"
+        sent = await user.send(text)
+        return "by direct message", sent.id
     except discord.HTTPException as error:
         log.info("job=%d: could not DM the member (%s); telling them in the channel", job.id, error.status)
     try:
         channel = await post_channel(bot, job.channel_id)
-        await channel.send(f"<@{job.member_id}> {text}", allowed_mentions=owner_only(job.member_id))
-        return f"in <#{job.channel_id}> (their direct messages are closed)"
+        sent = await channel.send(f"<@{job.member_id}> {text}", allowed_mentions=owner_only(job.member_id))
+        return f"in <#{job.channel_id}> (their direct messages are closed)", sent.id
     except (discord.HTTPException, DeliveryError):
         log.warning("job=%d: could not tell the member about the rejection", job.id, exc_info=True)
-        return "nowhere: their direct messages are closed and I cannot post in the channel"
+        return "nowhere: their direct messages are closed and I cannot post in the channel", None
 
 
 def review_view(job: Job) -> discord.ui.View:
