@@ -18,6 +18,7 @@ from bot.providers.base import Provider
 from bot.services.admin import AdminService
 from bot.services.allowances import GuildAllowancePolicy
 from bot.services.budget import BudgetGuard
+from bot.services.channel_health import ChannelHealth
 from bot.services.credits import CreditService
 from bot.services.events import JobEvents
 from bot.services.fetch import ResultFetcher
@@ -31,6 +32,7 @@ from bot.services.review import ReviewService
 from bot.services.runner import JobRunner, RunnerSettings
 from bot.services.stats import StatsService
 from bot.storage.audit import AuditRepository
+from bot.storage.channel_health import ChannelHealthRepository
 from bot.storage.db import Database
 from bot.storage.jobs import JobRepository
 from bot.storage.ledger import LedgerRepository
@@ -62,6 +64,7 @@ class Services:
     rules: PromptRuleService
     reviews: ReviewService
     reports: ReportService
+    channel_health: ChannelHealth
 
 
 def build_services(
@@ -110,7 +113,8 @@ def build_services(
     # Refusals that need no transaction first, cheapest and most final first: a blocked member is
     # refused before their prompt is even read. Then the ones decided with the hold: the member's
     # own limits before the server's and the operator's budgets.
-    jobs.request_checks += [BlockCheck(mod_repo), ChannelCheck(settings), PromptRuleCheck(rules)]
+    channel_health = ChannelHealth(ChannelHealthRepository(db), notices, clock)
+    jobs.request_checks += [BlockCheck(mod_repo), ChannelCheck(settings), channel_health, PromptRuleCheck(rules)]
     jobs.hold_guards.extend([FairnessGuard(job_repo, config.limits), budget])
     jobs.refusal_listeners.append(notices)
     reviews = ReviewService(
@@ -168,4 +172,5 @@ def build_services(
         rules=rules,
         reviews=reviews,
         reports=reports,
+        channel_health=channel_health,
     )

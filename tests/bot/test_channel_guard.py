@@ -1,0 +1,113 @@
+"""Channels the bot cannot post in are refused before anything is held or sent: private threads,
+locked threads, removed permissions; and a channel whose deliveries keep failing stops taking jobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+from simcord.backend.models import Overwrite
+from simcord.builders import ChannelHandle
+from simcord.enums import ChannelType, OverwriteType
+
+from bot.domain.models import JobState
+from tests.bot.conftest import RELAXED, World
+
+
+def bot_overwrite(world: World, channel: Any, **permissions: bool) -> None:
+    """An admin sets the bot's own overwrite on a channel (as in the channel's settings)."""
+    allow, deny = discord.PermissionOverwrite(**permissions).pair()
+    world.env.backend.set_overwrite(
+        channel.id, Overwrite(world.bot.user.id, OverwriteType.MEMBER, allow=allow.value, deny=deny.value)
+    )
+
+
+def thread_in(
+    world: World, *, owner: Any, private: bool = True, with_bot: bool = False, **bot_permissions: bool
+) -> Any:
+    """A thread a member opened under the videos channel (the bot is added only if asked).
+
+    The bot has what a bot usually has: what it needs to post, but not Manage Threads unless
+    asked (SimCord's bot role has it, and with it the bot sees every private thread)."""
+    bot_overwrite(world, world.channel, **({"manage_threads": False} | bot_permissions))
+    kind = ChannelType.PRIVATE_THREAD if private else ChannelType.PUBLIC_THREAD
+    thread = world.env.backend.create_thread(world.channel.id, "side chat", owner.id, type=kind)
+    if with_bot:
+        world.env.backend.add_thread_member(thread.id, world.bot.user.id)
+    return ChannelHandle(world.env, world.guild, thread)
+
+
+def results_in(world: World, channel: Any) -> list[discord.Message]:
+    return [
+        m
+        for m in channel.history(viewer=world.alice)
+        if not m.flags.ephemeral and any("wan:reroll:" in (c.custom_id or "") for r in m.components for c in r.children)
+    ]
+
+
+async def nothing_happened(world: World) -> None:
+    await world.env.advance_time(120)
+    assert await world.jobs(world.alice) == []
+    assert world.server is not None and world.server.requests_to("generate") == []
+    balance = await world.balance(world.alice)
+    assert (balance.available, balance.held) == (500, 0)
+
+
+async def test_private_thread_without_the_bot_is_refused_before_anything_is_held(world_factory: Any) -> None:
+    async with world_factory("apimall", **RELAXED) as world:
+        thread = thread_in(world, owner=world.alice)
+        result = await world.alice.slash(thread, "video", prompt="a cat on a roof")
+        assert result.ephemeral
+        text = result.response.content
+        assert "private thread" in text and "add me" in text.lower() and "Nothing was charged" in text
+        await nothing_happened(world)
+
+
+async def test_private_thread_with_the_bot_in_it_gets_its_video(world_factory: Any) -> None:
+    async with world_factory("apimall", **RELAXED) as world:
+        thread = thread_in(world, owner=world.alice, with_bot=True)
+        result = await world.alice.slash(thread, "video", prompt="a cat on a roof")
+        assert "accepted" in result.response.content
+        await world.env.advance_time(200)
+        assert len(results_in(world, thread)) == 1
+        [job] = await world.jobs(world.alice)
+        assert job.state is JobState.DELIVERED
+
+
+async def test_private_thread_is_fine_when_the_bot_has_manage_threads(world_factory: Any) -> None:
+    async with world_factory("apimall", **RELAXED) as world:
+        thread = thread_in(world, owner=world.alice, manage_threads=True)
+        await world.alice.slash(thread, "video", prompt="a cat on a roof")
+        await world.env.advance_time(200)
+        assert len(results_in(world, thread)) == 1
+
+
+async def test_locked_thread_is_refused(world_factory: Any) -> None:
+    async with world_factory("apimall", **RELAXED) as world:
+        thread = thread_in(world, owner=world.alice, private=False)
+        world.env.backend.edit_channel(thread.id, {}, thread_metadata={"archived": True, "locked": True})
+        result = await world.alice.slash(thread, "video", prompt="a cat on a roof")
+        assert result.ephemeral and "locked" in result.response.content
+        await nothing_happened(world)
+
+
+async def test_thread_without_send_messages_in_threads_is_refused(world_factory: Any) -> None:
+    async with world_factory("apimall", **RELAXED) as world:
+        thread = thread_in(world, owner=world.alice, private=False, send_messages_in_threads=False)
+        result = await world.alice.slash(thread, "video", prompt="a cat on a roof")
+        assert result.ephemeral and "Send Messages in Threads" in result.response.content
+        await nothing_happened(world)
+
+
+async def test_reroll_in_a_private_thread_the_bot_was_removed_from_is_refused(world_factory: Any) -> None:
+    async with world_factory("apimall", **RELAXED) as world:
+        thread = thread_in(world, owner=world.alice, with_bot=True)
+        await world.alice.slash(thread, "video", prompt="a cat on a roof")
+        await world.env.advance_time(200)
+        [posted] = results_in(world, thread)
+        world.env.backend.remove_thread_member(thread.id, world.bot.user.id)
+        result = await world.press(world.alice, posted, "wan:reroll:")
+        assert result.ephemeral and "private thread" in result.response.content
+        await world.env.advance_time(200)
+        assert len(await world.jobs(world.alice)) == 1
+        assert world.server is not None and len(world.server.requests_to("generate")) == 1
