@@ -168,6 +168,9 @@ class DiscordJobEvents:
                 log.warning("job progress update failed job=%d guild=%d member=%d", job.id, job.guild_id, job.member_id)
         if job.state is JobState.CANCELLED:
             return  # the member did it themselves and was answered then
+        if job.error_code == "delivery_failed":
+            # Before the notice, which likely fails the same way: this may pause the channel.
+            await self.bot.services.channel_health.delivery_failed(job.guild_id, job.channel_id)
         channel = await self._channel(job)
         try:
             await channel.send(content=render.ended_notice(job), allowed_mentions=owner_only(job.member_id))

@@ -111,3 +111,55 @@ async def test_reroll_in_a_private_thread_the_bot_was_removed_from_is_refused(wo
         await world.env.advance_time(200)
         assert len(await world.jobs(world.alice)) == 1
         assert world.server is not None and len(world.server.requests_to("generate")) == 1
+
+
+def admin_messages(world: World, channel: Any) -> list[str]:
+    return [m.content for m in channel.history(viewer=world.admin) if not m.flags.ephemeral]
+
+
+async def test_a_channel_whose_deliveries_keep_failing_stops_taking_jobs_until_resumed(world_factory: Any) -> None:
+    async with world_factory("apimall", **RELAXED) as world:
+        admin_channel = world.guild.create_text_channel("bot-admin")
+        await world.admin.slash(world.channel, "wan-admin admin-channel", channel=admin_channel)
+        for index in range(3):
+            await world.video(world.alice, prompt=f"a lighthouse, take {index}")
+        # While they render, someone takes the bot's Send Messages away in the channel.
+        bot_overwrite(world, world.channel, send_messages=False)
+        await world.env.advance_time(200)
+        jobs = await world.jobs(world.alice)
+        assert [job.error_code for job in jobs] == ["delivery_failed"] * 3
+        [told] = [text for text in admin_messages(world, admin_channel) if "paused" in text]
+        assert f"<#{world.channel.id}>" in told and "/wan-admin channels resume" in told
+
+        # The permission comes back, but nobody has resumed the channel: still refused, at no cost.
+        bot_overwrite(world, world.channel)
+        result = await world.video(world.alice)
+        assert result.ephemeral and "paused" in result.response.content
+        assert "Nothing was charged" in result.response.content
+        await world.env.advance_time(60)
+        assert len(await world.jobs(world.alice)) == 3
+        assert world.server is not None and len(world.server.requests_to("generate")) == 3
+        assert (await world.balance(world.alice)).available == 500
+        assert len([text for text in admin_messages(world, admin_channel) if "paused" in text]) == 1
+
+        resumed = await world.admin.slash(world.channel, "wan-admin channels resume", channel=world.channel)
+        assert resumed.ephemeral and "takes videos again" in resumed.response.content
+        await world.video(world.alice)
+        await world.env.advance_time(200)
+        assert len(world.results()) == 1
+        assert (await world.balance(world.alice)).available == 420
+
+
+async def test_a_successful_post_resets_the_failure_count(world_factory: Any) -> None:
+    async with world_factory("apimall", **RELAXED) as world:
+        for round_ in range(2):
+            for index in range(2):
+                await world.video(world.alice, prompt=f"round {round_} take {index}")
+            bot_overwrite(world, world.channel, send_messages=False)
+            await world.env.advance_time(200)
+            bot_overwrite(world, world.channel)
+            await world.video(world.alice, prompt=f"round {round_} works")
+            await world.env.advance_time(200)
+        # Two failures, a post, two failures, a post: never three in a row, never paused.
+        result = await world.video(world.alice, prompt="still taking jobs")
+        assert "accepted" in result.response.content
