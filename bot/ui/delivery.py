@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _MiB = 1_048_576
+# When the file could not be attached for a reason of the bot's own (its temporary disk was full).
+_NOT_ATTACHED = "I could not attach the file this time, so here is the link: {link}"
 
 __all__ = ["DiscordJobEvents", "owner_only"]
 
@@ -94,14 +96,23 @@ class DiscordJobEvents:
         if not job.result_url:
             raise DeliveryError("no result url", transient=False)
         post = await self._target(job)
-        with tempfile.TemporaryDirectory(prefix="wanbot-") as folder:
+        try:
+            folder = tempfile.TemporaryDirectory(prefix="wanbot-", ignore_cleanup_errors=True)
+        except OSError as error:
+            log.warning("no room for the download job=%d: %s; posting the link", job.id, error)
+            return await self._post_link(post, job, too_large=False)
+        with folder:
             try:
                 fetched = await self.bot.services.fetcher.fetch(
-                    job.result_url, max_bytes=self._upload_limit(post.channel), dest_dir=Path(folder)
+                    job.result_url, max_bytes=self._upload_limit(post.channel), dest_dir=Path(folder.name)
                 )
             except ResultTooLarge:
                 return await self._post_link(post, job)
             except FetchFailed as error:
+                if error.local:
+                    # The bot's disk, not the link: the provider's link still works for the member.
+                    log.warning("could not save the download job=%d: %s; posting the link", job.id, error)
+                    return await self._post_link(post, job, too_large=False)
                 raise DeliveryError(f"download: {error}", transient=error.transient) from None
             try:
                 message = await post.channel.send(
@@ -118,13 +129,19 @@ class DiscordJobEvents:
                 raise as_delivery_error(error, "post result") from None
         return Delivered(message_id=message.id, as_link=False)
 
-    async def _post_link(self, post: _Post, job: Job) -> Delivered:
+    async def _post_link(self, post: _Post, job: Job, *, too_large: bool = True) -> Delivered:
+        """Post the provider's link instead of the file; the text says why (too large, or not
+        attachable this time, e.g. the bot's temporary disk was full)."""
         link = job.result_url
         if not link or job.is_sandbox:
+            if not too_large:
+                # The sandbox has no public link: try the file again later, the disk may have room then.
+                raise DeliveryError("could not save the result and it has no public link", transient=True)
             raise DeliveryError("result too large and has no public link", transient=False)
+        content = post.content(link) if too_large else f"{post.content(None)} {_NOT_ATTACHED.format(link=link)}"
         try:
             message = await post.channel.send(
-                content=post.content(link),
+                content=content,
                 embed=post.embed(link),
                 view=post.view,
                 allowed_mentions=post.mentions,
