@@ -60,6 +60,8 @@ _NOT_FOUND_TOLERANCE = 2
 # Delivery and notice attempts before giving up (transient Discord errors, with backoff: about an hour).
 _MAX_DELIVERY_ATTEMPTS = 10
 _MAX_NOTICE_ATTEMPTS = 6
+# A delivery waiting for admins (see DeliveryError.waiting) looks again this often.
+_WAITING_RETRY_SECONDS = 300.0
 _MEMBER_MESSAGE_LIMIT = 300
 # An unexpected exception in one job's step reschedules only that job, this far out.
 _CRASH_RETRY_SECONDS = 60.0
@@ -535,6 +537,15 @@ class JobRunner:
             await self._progress(job.id, force=True)
 
     async def _retry_delivery(self, job: Job, error: DeliveryError, report: TickReport) -> None:
+        if error.waiting:
+            # The finished video waits (its hold stays open) until the admins fix what it needs.
+            await self.jobs.update(
+                job.id,
+                expect_state=JobState.DELIVERING,
+                next_check_at=self.clock() + timedelta(seconds=_WAITING_RETRY_SECONDS),
+            )
+            log.warning("job delivery waits %s: %s", _who(job), error.detail)
+            return
         attempt = job.check_attempts + 1
         if not error.transient or attempt >= _MAX_DELIVERY_ATTEMPTS:
             log.error("job delivery gave up %s: %s; releasing its credits", _who(job), error.detail)

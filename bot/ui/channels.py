@@ -133,13 +133,16 @@ _NEEDED = {
 }
 
 
-async def cannot_post_reason(bot: WanBot, channel: object, permissions: discord.Permissions) -> str | None:
+async def cannot_post_reason(
+    bot: WanBot, channel: object, permissions: discord.Permissions, *, for_member: bool = True
+) -> str | None:
     """Why the bot could not post a video in ``channel`` (a sentence saying what to change), or None.
 
-    ``permissions`` are the bot's in that channel. For a thread Discord computes them from the
-    parent channel, so they cannot tell whether the bot may post in a private thread: that
-    needs thread membership or Manage Threads (which lets it see every private thread), and a
-    locked thread takes posts only from those with Manage Threads. An archived, unlocked thread
+    ``permissions`` are the bot's in that channel; ``for_member`` adds what a member can do about
+    it. For a thread Discord computes them from the parent channel, so they cannot tell whether
+    the bot may post in a private thread: that needs thread membership or Manage Threads (which
+    lets it see every private thread), and a locked thread takes posts only from those with
+    Manage Threads. An archived, unlocked thread
     is fine: posting in it unarchives it.
     """
     if permissions.administrator:
@@ -151,7 +154,8 @@ async def cannot_post_reason(bot: WanBot, channel: object, permissions: discord.
         if not permissions.send_messages_in_threads:
             missing.insert(1, "Send Messages in Threads")
     if missing:
-        return f"I'm missing {', '.join(missing)} here. Ask an admin to allow it, or use another channel."
+        where, advice = ("here", " Ask an admin to allow it, or use another channel.") if for_member else ("there", "")
+        return f"I'm missing {', '.join(missing)} {where}.{advice}"
     if thread is None or permissions.manage_threads:
         return None
     if thread.locked:
@@ -181,3 +185,12 @@ async def is_thread_member(bot: WanBot, thread: discord.Thread) -> bool:
     except discord.HTTPException:
         raise UserFacingError("Discord did not answer in time. Try again in a moment. Nothing was charged.") from None
     return True
+
+
+def bot_permissions_in(channel: object) -> discord.Permissions | None:
+    """The bot's own permissions in a server channel from the cache, None when it cannot tell."""
+    guild = getattr(channel, "guild", None)
+    me = guild.me if isinstance(guild, discord.Guild) else None
+    if me is None or not isinstance(channel, discord.abc.GuildChannel | discord.Thread):
+        return None
+    return channel.permissions_for(me)

@@ -19,11 +19,22 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.domain.models import Job, JobState
+from bot.domain.periods import period_key
 from bot.services.events import Delivered, DeliveryError
 from bot.services.fetch import FetchFailed, ResultTooLarge
+from bot.services.notices import Notice
 from bot.ui import modrender, render
 from bot.ui.buttons import result_view
-from bot.ui.channels import PostChannel, as_delivery_error, find_posted, has_component, owner_only, post_channel
+from bot.ui.channels import (
+    PostChannel,
+    as_delivery_error,
+    bot_permissions_in,
+    cannot_post_reason,
+    find_posted,
+    has_component,
+    owner_only,
+    post_channel,
+)
 from bot.ui.progress import update_progress
 from bot.ui.review import review_marker, review_view
 
@@ -48,6 +59,8 @@ class _Post:
     embed: Callable[[str | None], discord.Embed]
     view: discord.ui.View
     mentions: discord.AllowedMentions
+    # In a review channel a failed post makes the video wait for the admins, not fail the job.
+    review: bool
     # Sent with enforce_nonce: if a crash made us post twice within Discord's nonce window (minutes),
     # Discord returns the first message instead of creating a second. Longer gaps: find_delivery.
     nonce: str
@@ -80,17 +93,56 @@ class DiscordJobEvents:
                 view=result_view(job),
                 mentions=owner_only(job.member_id),
                 nonce=f"wan-result-{job.id}",
+                review=False,
             )
+        # Checked before the review is opened: while the channel is unusable the video waits and
+        # follows the settings, so a new review channel (or review off) takes it from there.
+        channel = await self._review_channel(job, review_channel_id)
         # Recorded before posting, so a restart looks for the post in the review channel.
         await self.bot.services.reviews.open(job, review_channel_id)
         return _Post(
-            channel=await post_channel(self.bot, review_channel_id),
+            channel=channel,
             content=lambda link: modrender.review_text(job),
             embed=lambda link: modrender.review_embed(job, link=link),
             view=review_view(job),
             mentions=discord.AllowedMentions.none(),  # moderators see the member named, nobody is pinged
             nonce=f"wan-review-{job.id}",
+            review=True,
         )
+
+    async def _review_channel(self, job: Job, channel_id: int) -> PostChannel:
+        """The review channel if the bot can post a video there; otherwise the video waits."""
+        try:
+            channel = await post_channel(self.bot, channel_id)
+        except DeliveryError as error:
+            if error.transient:
+                raise
+            raise await self._review_unusable(job, channel_id, "it is gone, or I cannot see it.") from None
+        permissions = bot_permissions_in(channel)
+        reason = (
+            None if permissions is None else await cannot_post_reason(self.bot, channel, permissions, for_member=False)
+        )
+        if reason is not None:
+            raise await self._review_unusable(job, channel_id, reason)
+        return channel
+
+    async def _review_unusable(self, job: Job, channel_id: int, reason: str) -> DeliveryError:
+        """Tell the admins (once a day while it lasts); the error makes the job wait, not fail."""
+        text = (
+            f"⚠️ Finished videos cannot be posted in the review channel <#{channel_id}>: {reason} They wait for "
+            "review (their credits stay held) and go out as soon as I can post there. Fix my permissions in that "
+            "channel, choose another with `/wan-admin review on channel:`, or turn review off with "
+            "`/wan-admin review off`. (This message comes once a day while it lasts.)"
+        )
+        notice = Notice(job.guild_id, f"review_channel:{channel_id}", period_key("daily", self.bot.clock()), text)
+        await self.bot.services.notices.tell_once(notice)
+        return DeliveryError(f"review channel {channel_id} unusable: {reason}", transient=True, waiting=True)
+
+    async def _post_failed(self, post: _Post, job: Job, error: discord.HTTPException, what: str) -> DeliveryError:
+        failure = as_delivery_error(error, what)
+        if post.review and not failure.transient:
+            return await self._review_unusable(job, post.channel.id, f"Discord refused the post ({failure.detail}).")
+        return failure
 
     async def deliver(self, job: Job) -> Delivered:
         if not job.result_url:
@@ -126,7 +178,7 @@ class DiscordJobEvents:
             except discord.HTTPException as error:
                 if error.status == 413:
                     return await self._post_link(post, job)
-                raise as_delivery_error(error, "post result") from None
+                raise await self._post_failed(post, job, error, "post result") from None
         return Delivered(message_id=message.id, as_link=False)
 
     async def _post_link(self, post: _Post, job: Job, *, too_large: bool = True) -> Delivered:
@@ -148,14 +200,14 @@ class DiscordJobEvents:
                 nonce=post.nonce,
             )
         except discord.HTTPException as error:
-            raise as_delivery_error(error, "post link") from None
+            raise await self._post_failed(post, job, error, "post link") from None
         return Delivered(message_id=message.id, as_link=True)
 
     async def find_delivery(self, job: Job) -> int | None:
         since = (job.finished_at or job.accepted_at) - timedelta(minutes=1)
         review = await self.bot.services.reviews.get(job.id)
         if review is not None:
-            channel, marker = await post_channel(self.bot, review.channel_id), review_marker(job.id)
+            channel, marker = await self._review_channel(job, review.channel_id), review_marker(job.id)
         else:
             channel, marker = await self._channel(job), f"wan:reroll:{job.id}"
         found = await find_posted(self.bot, channel, has_component(marker), since)
