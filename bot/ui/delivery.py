@@ -239,7 +239,11 @@ class DiscordJobEvents:
             return  # the member did it themselves and was answered then
         if job.error_code == "delivery_failed":
             # Before the notice, which likely fails the same way: this may pause the channel.
-            await self.bot.services.channel_health.delivery_failed(job.guild_id, job.channel_id)
+            try:
+                await self.bot.services.channel_health.delivery_failed(job.guild_id, job.channel_id)
+            except Exception:
+                # Best effort: the count lives in the jobs, so the next /video there still sees it.
+                log.warning("job=%d: could not check the channel's failed deliveries", job.id, exc_info=True)
         channel = await self._channel(job)
         try:
             await channel.send(content=render.ended_notice(job), allowed_mentions=owner_only(job.member_id))

@@ -138,3 +138,29 @@ async def test_a_successful_post_resets_the_failure_count(world_factory: Any) ->
         # Two failures, a post, two failures, a post: never three in a row, never paused.
         result = await world.video(world.alice, prompt="still taking jobs")
         assert "accepted" in result.response.content
+
+
+async def test_a_deleted_thread_pauses_and_the_admins_hear_once(world_factory: Any) -> None:
+    async with world_factory("apimall", **RELAXED) as world:
+        admin_channel = world.guild.create_text_channel("bot-admin")
+        await world.admin.slash(world.channel, "wan-admin admin-channel", channel=admin_channel)
+        thread = thread_in(world, owner=world.alice, private=False)
+        for index in range(4):
+            await world.alice.slash(thread, "video", prompt=f"a lighthouse, take {index}")
+        world.env.backend.delete_channel(thread.id)  # the thread is deleted while they render
+        await world.env.advance_time(300)
+        jobs = await world.jobs(world.alice)
+        assert [job.error_code for job in jobs] == ["delivery_failed"] * 4
+        assert (await world.balance(world.alice)).available == 500
+        told = [text for text in admin_messages(world, admin_channel) if "paused" in text]
+        assert len(told) == 1 and f"<#{thread.id}>" in told[0]
+
+
+async def test_an_archived_unlocked_thread_still_gets_its_video(world_factory: Any) -> None:
+    async with world_factory("apimall", **RELAXED) as world:
+        thread = thread_in(world, owner=world.alice, private=False)
+        world.env.backend.edit_channel(thread.id, {}, thread_metadata={"archived": True})
+        result = await world.alice.slash(thread, "video", prompt="a cat on a roof")
+        assert "accepted" in result.response.content  # posting in it reopens it
+        await world.env.advance_time(200)
+        assert len(results_in(world, thread)) == 1
