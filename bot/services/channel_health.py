@@ -76,6 +76,5 @@ class ChannelHealth:
     async def resume(self, guild_id: int, channel_id: int) -> bool:
         """Forgive the failures so far. False when the channel was not paused."""
         was_paused = await self.paused(guild_id, channel_id) is not None
-        newest = await self.repo.newest_job_id(guild_id, channel_id)
-        await self.repo.resume(guild_id, channel_id, newest, self.clock())
+        await self.repo.resume(guild_id, channel_id, self.clock())
         return was_paused

@@ -2,9 +2,9 @@
 
 No table of its own: the jobs already record every delivery (``delivered``) and every
 delivery the runner gave up on (``error_code = 'delivery_failed'``), so the count survives
-restarts and a successful post resets it by being newer. The only thing stored apart is an
-admin's "resume this channel", kept as a marker row next to the "admins were told" markers
-(``admin_notices``, kind ``channel_resumed:<id>``, period = the newest job it forgives).
+restarts and a successful post resets it by being newer (migration 0006 indexes both). The
+only thing stored apart is an admin's "resume this channel", kept as a marker row next to the
+"admins were told" markers (``admin_notices``, kind ``channel_resumed:<id>``, period = when).
 """
 
 from __future__ import annotations
@@ -24,35 +24,29 @@ class ChannelHealthRepository:
         self.db = db
 
     async def failures_since_last_post(self, guild_id: int, channel_id: int) -> tuple[int, str]:
-        """Deliveries given up in a channel since its last successful post (or an admin's resume),
+        """Deliveries given up in a channel since its last successful post or an admin's resume,
         and a key naming that stretch, so admins are told once per stretch."""
         async with self.db.reading() as tx:
-            forgiven = await tx.fetchval(
-                "SELECT MAX(CAST(period AS INTEGER)) FROM admin_notices WHERE guild_id = ? AND kind = ?",
+            resumed = await tx.fetchval(
+                "SELECT MAX(CAST(period AS REAL)) FROM admin_notices WHERE guild_id = ? AND kind = ?",
                 (guild_id, _resume_kind(channel_id)),
             )
             posted = await tx.fetchval(
                 "SELECT MAX(delivered_at) FROM jobs WHERE guild_id = ? AND channel_id = ? AND state = 'delivered'",
                 (guild_id, channel_id),
             )
+            since = max(resumed or 0.0, posted or 0.0)
             failures = await tx.fetchval(
                 "SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND channel_id = ? AND error_code = 'delivery_failed'"
-                " AND id > ? AND finished_at > ?",
-                (guild_id, channel_id, forgiven or 0, posted or 0.0),
+                " AND finished_at > ?",
+                (guild_id, channel_id, since),
             )
-        return int(failures), f"{forgiven or 0}:{posted or 0}"
+        return int(failures), f"{since:.3f}"
 
-    async def newest_job_id(self, guild_id: int, channel_id: int) -> int:
-        async with self.db.reading() as tx:
-            found = await tx.fetchval(
-                "SELECT MAX(id) FROM jobs WHERE guild_id = ? AND channel_id = ?", (guild_id, channel_id)
-            )
-        return int(found or 0)
-
-    async def resume(self, guild_id: int, channel_id: int, up_to_job_id: int, at: datetime) -> None:
-        """Forgive every failure up to this job: the channel takes jobs again."""
+    async def resume(self, guild_id: int, channel_id: int, at: datetime) -> None:
+        """Forgive every failure so far: the channel takes jobs again."""
         async with self.db.transaction() as tx:
             await tx.execute(
                 "INSERT OR IGNORE INTO admin_notices (guild_id, kind, period, created_at) VALUES (?, ?, ?, ?)",
-                (guild_id, _resume_kind(channel_id), str(up_to_job_id), to_ts(at)),
+                (guild_id, _resume_kind(channel_id), f"{to_ts(at):.3f}", to_ts(at)),
             )

@@ -1,0 +1,3 @@
+-- Placeholder on the money-channels branch only: migration 0005 belongs to another branch
+-- (main has 0005_provider_spend). Migrations must be numbered without gaps, so this empty one
+-- lets 0006 run here. When merging, delete this file and keep that branch's 0005.
