@@ -7,7 +7,7 @@ import logging
 import weakref
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import discord
 
@@ -47,10 +47,13 @@ def member_context(user: discord.User | discord.Member) -> MemberContext:
     return MemberContext(member_id=user.id, account_created_at=user.created_at)
 
 
-async def check_bot_can_post(bot: WanBot, interaction: discord.Interaction) -> None:
-    """Refuse, before anything is held, a channel the finished video could not be posted in."""
+async def check_bot_can_post(interaction: discord.Interaction) -> None:
+    """Refuse, before anything is held, a channel the finished video could not be posted in.
+
+    Async: in a private thread it asks Discord whether the bot is a member (one short request)."""
     if interaction.guild is None:
         raise UserFacingError("Videos can only be made in a server channel, not in direct messages.")
+    bot = cast("WanBot", interaction.client)
     reason = await cannot_post_reason(bot, interaction.channel, interaction.app_permissions)
     if reason is not None:
         raise UserFacingError(f"I can't post videos in this channel: {reason} Nothing was charged.")
@@ -175,7 +178,7 @@ async def start_job(
     Confirm/Cancel prompt with the price and the balance after it, and nothing is held until they
     press Confirm (then every check runs again, atomically with the hold). Returns None then.
     """
-    await within_deadline(interaction, check_bot_can_post(bot, interaction))
+    await within_deadline(interaction, check_bot_can_post(interaction))
     request = job_request(interaction, spec, parent_job_id)
     jobs = bot.services.jobs
     if jobs.price(spec) > bot.config.credits.confirm_above:
@@ -220,7 +223,7 @@ class ConfirmView(discord.ui.View):
         if not self._decide():
             return
         try:
-            await within_deadline(interaction, check_bot_can_post(self.bot, interaction), update=True)
+            await within_deadline(interaction, check_bot_can_post(interaction), update=True)
             # Built from the press, not the prompt: roles and permissions as they are now.
             request = job_request(interaction, self.spec, self.parent_job_id)
             accepted = await within_deadline(interaction, self.bot.services.jobs.accept(request), update=True)
