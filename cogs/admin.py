@@ -236,8 +236,8 @@ class AdminCog(commands.GroupCog, group_name="wan-admin", group_description="Cre
     async def channels_resume(
         self, interaction: discord.Interaction, channel: discord.TextChannel | discord.Thread
     ) -> None:
-        guild_id, _ = require_admin(interaction)
-        was_paused = await self.bot.services.channel_health.resume(guild_id, channel.id)
+        guild_id, actor_id = require_admin(interaction)
+        was_paused = await self.bot.services.channel_health.resume(guild_id, channel.id, actor_id=actor_id)
         note = "" if was_paused else " (it was not paused)"
         await reply(
             interaction,

@@ -13,9 +13,12 @@ import logging
 from typing import TYPE_CHECKING
 
 from bot.domain.clock import Clock
+from bot.domain.moderation import AuditAction
 from bot.errors import InvalidRequest
 from bot.services.notices import AdminNotices, Notice
+from bot.storage.audit import AuditRepository
 from bot.storage.channel_health import ChannelHealthRepository
+from bot.storage.db import Database
 
 if TYPE_CHECKING:
     from bot.services.jobs import JobRequest
@@ -36,8 +39,12 @@ class ChannelPaused(InvalidRequest):
 
 
 class ChannelHealth:
-    def __init__(self, repo: ChannelHealthRepository, notices: AdminNotices, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, repo: ChannelHealthRepository, audit: AuditRepository, notices: AdminNotices, clock: Clock
+    ) -> None:
+        self.db = db
         self.repo = repo
+        self.audit = audit
         self.notices = notices
         self.clock = clock
 
@@ -73,8 +80,18 @@ class ChannelHealth:
             log.warning("channel %d of guild=%d paused after failed deliveries", channel_id, guild_id)
             await self.notices.tell_once(notice)
 
-    async def resume(self, guild_id: int, channel_id: int) -> bool:
-        """Forgive the failures so far. False when the channel was not paused."""
+    async def resume(self, guild_id: int, channel_id: int, *, actor_id: int) -> bool:
+        """Forgive the failures so far (recorded in the audit log). False when it was not paused."""
         was_paused = await self.paused(guild_id, channel_id) is not None
-        await self.repo.resume(guild_id, channel_id, self.clock())
+        now = self.clock()
+        async with self.db.transaction() as tx:
+            await self.repo.resume_in(tx, guild_id, channel_id, now)
+            await self.audit.record_in(
+                tx,
+                guild_id=guild_id,
+                actor_id=actor_id,
+                action=AuditAction.SETTING,
+                at=now,
+                detail=f"<#{channel_id}> resumed after failed deliveries",
+            )
         return was_paused

@@ -113,7 +113,7 @@ def build_services(
     # Refusals that need no transaction first, cheapest and most final first: a blocked member is
     # refused before their prompt is even read. Then the ones decided with the hold: the member's
     # own limits before the server's and the operator's budgets.
-    channel_health = ChannelHealth(ChannelHealthRepository(db), notices, clock)
+    channel_health = ChannelHealth(db, ChannelHealthRepository(db), audit, notices, clock)
     jobs.request_checks += [BlockCheck(mod_repo), ChannelCheck(settings), channel_health, PromptRuleCheck(rules)]
     jobs.hold_guards.extend([FairnessGuard(job_repo, config.limits), budget])
     jobs.refusal_listeners.append(notices)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.domain.clock import to_ts
-from bot.storage.db import Database
+from bot.storage.db import Database, Tx
 
 
 def _resume_kind(channel_id: int) -> str:
@@ -43,10 +43,10 @@ class ChannelHealthRepository:
             )
         return int(failures), f"{since:.3f}"
 
-    async def resume(self, guild_id: int, channel_id: int, at: datetime) -> None:
+    @staticmethod
+    async def resume_in(tx: Tx, guild_id: int, channel_id: int, at: datetime) -> None:
         """Forgive every failure so far: the channel takes jobs again."""
-        async with self.db.transaction() as tx:
-            await tx.execute(
-                "INSERT OR IGNORE INTO admin_notices (guild_id, kind, period, created_at) VALUES (?, ?, ?, ?)",
-                (guild_id, _resume_kind(channel_id), f"{to_ts(at):.3f}", to_ts(at)),
-            )
+        await tx.execute(
+            "INSERT OR IGNORE INTO admin_notices (guild_id, kind, period, created_at) VALUES (?, ?, ?, ?)",
+            (guild_id, _resume_kind(channel_id), f"{to_ts(at):.3f}", to_ts(at)),
+        )
