@@ -255,6 +255,20 @@ class AdminCog(commands.GroupCog, group_name="wan-admin", group_description="Cre
         where = _channel_list(allowed) if allowed else "every channel the bot can post in (no list set)"
         await reply(interaction, f"/video works in {where}.")
 
+    @channels.command(name="resume", description="Take /video again in a channel paused after failed deliveries")
+    @app_commands.describe(channel="The channel or thread (fix the bot's permissions there first)")
+    async def channels_resume(
+        self, interaction: discord.Interaction, channel: discord.TextChannel | discord.Thread
+    ) -> None:
+        guild_id, actor_id = require_admin(interaction)
+        was_paused = await self.bot.services.channel_health.resume(guild_id, channel.id, actor_id=actor_id)
+        note = "" if was_paused else " (it was not paused)"
+        await reply(
+            interaction,
+            f"{channel.mention} takes videos again{note}. If the next videos cannot be posted there either, "
+            "it is paused again after a few failures.",
+        )
+
     @app_commands.command(
         name="admin-channel", description="Where the bot tells admins about budgets and provider problems"
     )

@@ -200,7 +200,7 @@ class AnimateCog(commands.Cog):
 
     async def _open(self, interaction: discord.Interaction, message: discord.Message, kind: str, title: str) -> None:
         # Before the form: no point filling it in where the result could not be posted.
-        check_bot_can_post(interaction)
+        await check_bot_can_post(interaction)
         picked = pick(message, kind)
         if picked is None:
             await interaction.response.send_message(_NEEDS[kind], ephemeral=True)

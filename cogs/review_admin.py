@@ -12,6 +12,7 @@ import discord
 from discord import app_commands
 
 from bot.ui import modrender
+from bot.ui.channels import bot_permissions_in, cannot_post_reason
 from bot.ui.flow import send_ephemeral
 from bot.ui.permissions import require_admin
 
@@ -21,6 +22,24 @@ if TYPE_CHECKING:
 
 def _bot(interaction: discord.Interaction) -> WanBot:
     return cast("WanBot", interaction.client)
+
+
+async def _unusable_review_channel(interaction: discord.Interaction, chosen: discord.TextChannel | None) -> str | None:
+    """Why the review channel (the chosen one, or the one set before) cannot take videos, or None."""
+    bot = _bot(interaction)
+    channel_id = (
+        chosen.id if chosen else (await bot.services.moderation.settings(interaction.guild_id or 0)).review_channel_id
+    )
+    if channel_id is None:
+        return None  # the settings refuse "on" without any channel themselves
+    channel = interaction.guild.get_channel(channel_id) if interaction.guild else None
+    if channel is None:
+        return f"The review channel <#{channel_id}> is gone, or I cannot see it: choose one with `channel:`."
+    permissions = bot_permissions_in(channel)
+    reason = None if permissions is None else await cannot_post_reason(bot, channel, permissions, for_member=False)
+    if reason is None:
+        return None
+    return f"I can't post videos for review in {channel.mention}: {reason} Give me that, or choose another channel."
 
 
 class ReviewSettings(app_commands.Group):
@@ -45,6 +64,10 @@ class ReviewSettings(app_commands.Group):
         refund_on_reject: bool | None = None,
     ) -> None:
         assert interaction.guild_id is not None
+        problem = await _unusable_review_channel(interaction, channel)
+        if problem is not None:
+            await send_ephemeral(interaction, f"{problem} Review mode was not changed.")
+            return
         settings = await _bot(interaction).services.moderation.set_review(
             interaction.guild_id,
             actor_id=interaction.user.id,

@@ -35,6 +35,8 @@ class RunnerCog(commands.Cog):
                 await asyncio.wait_for(asyncio.shield(tick), timeout=_STOP_GRACE_SECONDS)
             except TimeoutError:
                 log.warning("the job loop's last tick did not finish in %.0fs; cancelling it", _STOP_GRACE_SECONDS)
+        # Steps a tick left running (a slow download or post) get the same grace.
+        await self.bot.services.runner.wait_unfinished(_STOP_GRACE_SECONDS)
         self.loop.cancel()
 
     @tasks.loop(seconds=2)

@@ -18,6 +18,7 @@ from bot.providers.base import Provider
 from bot.services.admin import AdminService
 from bot.services.allowances import GuildAllowancePolicy
 from bot.services.budget import BudgetGuard
+from bot.services.channel_health import ChannelHealth
 from bot.services.credits import CreditService
 from bot.services.events import JobEvents
 from bot.services.fetch import ResultFetcher
@@ -32,6 +33,7 @@ from bot.services.runner import JobRunner, RunnerSettings
 from bot.services.stats import StatsService
 from bot.services.store import StoreService
 from bot.storage.audit import AuditRepository
+from bot.storage.channel_health import ChannelHealthRepository
 from bot.storage.db import Database
 from bot.storage.jobs import JobRepository
 from bot.storage.ledger import LedgerRepository
@@ -67,6 +69,7 @@ class Services:
     reports: ReportService
     store: StoreService
     sources: JobSourceRepository
+    channel_health: ChannelHealth
 
 
 def build_services(
@@ -115,7 +118,8 @@ def build_services(
     # Refusals that need no transaction first, cheapest and most final first: a blocked member is
     # refused before their prompt is even read. Then the ones decided with the hold: the member's
     # own limits before the server's and the operator's budgets.
-    jobs.request_checks += [BlockCheck(mod_repo), ChannelCheck(settings), PromptRuleCheck(rules)]
+    channel_health = ChannelHealth(db, ChannelHealthRepository(db), audit, notices, clock)
+    jobs.request_checks += [BlockCheck(mod_repo), ChannelCheck(settings), channel_health, PromptRuleCheck(rules)]
     jobs.hold_guards.extend([FairnessGuard(job_repo, config.limits), budget])
     jobs.refusal_listeners.append(notices)
     reviews = ReviewService(
@@ -141,6 +145,7 @@ def build_services(
             progress_edit_seconds=config.delivery.progress_edit_seconds,
             max_in_flight=config.limits.max_in_flight,
             poll_stretch=CALLBACK_FALLBACK_STRETCH if config.callbacks.enabled else 1.0,
+            step_wait_seconds=config.loop.tick_seconds,
         ),
     )
     # Plain http downloads only when the provider itself is plain http (a local test server).
@@ -175,4 +180,5 @@ def build_services(
         reports=reports,
         store=StoreService(db, PurchaseRepository(db), config.store, clock),
         sources=JobSourceRepository(db),
+        channel_health=channel_health,
     )

@@ -20,12 +20,16 @@ class Delivered:
 
 
 class DeliveryError(Exception):
-    """Posting a result or notice failed. ``transient`` errors are retried with backoff."""
+    """Posting a result or notice failed. ``transient`` errors are retried with backoff.
 
-    def __init__(self, detail: str, *, transient: bool) -> None:
+    ``waiting``: nothing is wrong with the job, it waits for something admins fix (an unusable
+    review channel); it is tried again later without counting towards giving up."""
+
+    def __init__(self, detail: str, *, transient: bool, waiting: bool = False) -> None:
         super().__init__(detail)
         self.detail = detail
         self.transient = transient
+        self.waiting = waiting
 
 
 class JobEvents(Protocol):

@@ -58,12 +58,14 @@ class ResultTooLarge(FetchError):
 
 
 class FetchFailed(FetchError):
-    """The download did not work. ``transient`` says whether trying again later may help."""
+    """The download did not work. ``transient`` says whether trying again later may help;
+    ``local`` that the bot's own disk failed (full, read-only), not the provider's link."""
 
-    def __init__(self, detail: str, transient: bool, *, http_status: int | None = None) -> None:
+    def __init__(self, detail: str, transient: bool, *, http_status: int | None = None, local: bool = False) -> None:
         self.detail = detail
         self.transient = transient
         self.http_status = http_status
+        self.local = local
         status = f"HTTP {http_status}: " if http_status is not None else ""
         super().__init__(f"{status}{detail}")
 
@@ -110,7 +112,7 @@ class ResultFetcher:
         except OSError as error:
             # The local disk, not the provider: retrying the download will not help, a link still works.
             reason = error.strerror or type(error).__name__
-            raise FetchFailed(f"could not save the download: {reason}", transient=False) from None
+            raise FetchFailed(f"could not save the download: {reason}", transient=False, local=True) from None
 
     # --- network ----------------------------------------------------------------------------
 

@@ -68,6 +68,8 @@ _NOT_FOUND_TOLERANCE = 2
 # Delivery and notice attempts before giving up (transient Discord errors, with backoff: about an hour).
 _MAX_DELIVERY_ATTEMPTS = 10
 _MAX_NOTICE_ATTEMPTS = 6
+# A delivery waiting for admins (see DeliveryError.waiting) looks again this often.
+_WAITING_RETRY_SECONDS = 300.0
 _MEMBER_MESSAGE_LIMIT = 300
 # Status checks that may fail (transient errors) once a job is past its time limit, before it is ended.
 _FINAL_CHECK_ATTEMPTS = 3
@@ -91,6 +93,9 @@ class RunnerSettings:
     max_in_flight: int = 4
     # >1 when completion callbacks are on: polling is then only the fallback (see schedule.py).
     poll_stretch: float = 1.0
+    # How long a tick waits for its steps. A step still running then (a slow download, a channel
+    # in slowmode, a rate-limited route) finishes on its own, and the loop goes on checking the rest.
+    step_wait_seconds: float = 5.0
 
 
 @dataclass(slots=True)
@@ -155,6 +160,9 @@ class JobRunner:
         self.refusals = refusals
         self.stats = RunnerStats()
         self._busy: set[int] = set()
+        # Steps a tick stopped waiting for, and the jobs they are for: no later tick steps them twice.
+        self._unfinished: set[asyncio.Future[None]] = set()
+        self._unfinished_jobs: set[int] = set()
         # Queue positions last shown per waiting job, so a message is edited only when its place changes.
         self._shown_positions: dict[int, int] = {}
         self._queue_read_at: datetime | None = None
@@ -181,7 +189,7 @@ class JobRunner:
             report.errors += 1
             return report
         to_send, still_waiting = self._take_from_queue(queue or [], in_flight, now)
-        work = due + to_send
+        work = [job for job in due + to_send if job.id not in self._unfinished_jobs]
         report.due = len(work)
         limit = asyncio.Semaphore(self.settings.concurrency)
 
@@ -194,7 +202,7 @@ class JobRunner:
                 await self._show_position(job, position)
 
         if work:
-            await asyncio.gather(*(run(job) for job in work))
+            await self._wait_bounded({job.id: run(job) for job in work})
         places = self._changed_positions(still_waiting) if queue is not None else []
         if places:
             await asyncio.gather(*(show_place(job, position) for job, position in places))
@@ -202,6 +210,28 @@ class JobRunner:
         self.stats.last_tick_at = self.clock()
         self.stats.last_tick_seconds = time.perf_counter() - started
         return report
+
+    async def _wait_bounded(self, steps: dict[int, Awaitable[None]]) -> None:
+        """Run the tick's steps; wait at most ``step_wait_seconds`` and leave the slow ones running."""
+        running = {asyncio.ensure_future(step): job_id for job_id, step in steps.items()}
+        _, pending = await asyncio.wait(running, timeout=self.settings.step_wait_seconds)
+        for task in pending:
+            job_id = running[task]
+            self._unfinished.add(task)
+            self._unfinished_jobs.add(job_id)
+            task.add_done_callback(lambda done, job_id=job_id: self._forget(done, job_id))  # type: ignore[misc]
+        if pending:
+            log.info("tick goes on while %d slow step(s) finish", len(pending))
+
+    def _forget(self, task: asyncio.Future[None], job_id: int) -> None:
+        self._unfinished.discard(task)
+        self._unfinished_jobs.discard(job_id)
+
+    async def wait_unfinished(self, grace_seconds: float) -> None:
+        """On shutdown: give the steps a tick left running this long to finish (a step cut short
+        is resumed at the next start, like after a crash)."""
+        if self._unfinished:
+            await asyncio.wait(set(self._unfinished), timeout=grace_seconds)
 
     async def _read_queue(self, now: datetime) -> tuple[list[Job] | None, int]:
         """The waiting jobs in round-robin order, and the jobs in flight; only when it can matter.
@@ -637,6 +667,15 @@ class JobRunner:
             await self._progress(job.id, force=True)
 
     async def _retry_delivery(self, job: Job, error: DeliveryError, report: TickReport) -> None:
+        if error.waiting:
+            # The finished video waits (its hold stays open) until the admins fix what it needs.
+            await self.jobs.update(
+                job.id,
+                expect_state=JobState.DELIVERING,
+                next_check_at=self.clock() + timedelta(seconds=_WAITING_RETRY_SECONDS),
+            )
+            log.warning("job delivery waits %s: %s", _who(job), error.detail)
+            return
         attempt = job.check_attempts + 1
         if not error.transient or attempt >= _MAX_DELIVERY_ATTEMPTS:
             log.error("job delivery gave up %s: %s; releasing its credits", _who(job), error.detail)

@@ -119,3 +119,78 @@ async def delete_message(bot: WanBot, channel_id: int, message_id: int) -> bool:
             f"I can't delete that message: I need the Manage Messages permission in <#{channel_id}>."
         ) from None
     return True
+
+
+# What the bot needs in a channel to post a video there (a file, an embed, and the history scan
+# that finds a post made just before a crash). In a thread, Send Messages in Threads replaces
+# Send Messages. Checked before anything is held.
+_NEEDED = {
+    "view_channel": "View Channel",
+    "send_messages": "Send Messages",
+    "attach_files": "Attach Files",
+    "embed_links": "Embed Links",
+    "read_message_history": "Read Message History",
+}
+
+
+async def cannot_post_reason(
+    bot: WanBot, channel: object, permissions: discord.Permissions, *, for_member: bool = True
+) -> str | None:
+    """Why the bot could not post a video in ``channel`` (a sentence saying what to change), or None.
+
+    ``permissions`` are the bot's in that channel; ``for_member`` adds what a member can do about
+    it. For a thread Discord computes them from the parent channel, so they cannot tell whether
+    the bot may post in a private thread: that needs thread membership or Manage Threads (which
+    lets it see every private thread), and a locked thread takes posts only from those with
+    Manage Threads. An archived, unlocked thread
+    is fine: posting in it unarchives it.
+    """
+    if permissions.administrator:
+        permissions = discord.Permissions.all()
+    thread = channel if isinstance(channel, discord.Thread) else None
+    missing = [label for name, label in _NEEDED.items() if not getattr(permissions, name)]
+    if thread is not None:
+        missing = [label for label in missing if label != "Send Messages"]
+        if not permissions.send_messages_in_threads:
+            missing.insert(1, "Send Messages in Threads")
+    if missing:
+        where, advice = ("here", " Ask an admin to allow it, or use another channel.") if for_member else ("there", "")
+        return f"I'm missing {', '.join(missing)} {where}.{advice}"
+    if thread is None or permissions.manage_threads:
+        return None
+    if thread.locked:
+        return (
+            "This thread is locked, so only moderators (Manage Threads) can post in it. Ask a moderator "
+            "to unlock it, or use another channel."
+        )
+    if thread.type is discord.ChannelType.private_thread and not await is_thread_member(bot, thread):
+        return (
+            "This is a private thread I'm not in, so I could not post the video here. Add me to the "
+            f"thread (mention {bot.user.mention if bot.user else 'me'} in it), ask an admin to give me "
+            "Manage Threads, or use another channel."
+        )
+    return None
+
+
+async def is_thread_member(bot: WanBot, thread: discord.Thread) -> bool:
+    """Whether the bot is in the thread, asked of Discord: the cache is no proof (discord.py keeps
+    the bot's own thread membership after the bot was removed from the thread)."""
+    me = bot.user
+    if me is None:
+        return False
+    try:
+        await thread.fetch_member(me.id)
+    except (discord.NotFound, discord.Forbidden):
+        return False  # not a member, or not even allowed to see the thread
+    except discord.HTTPException:
+        raise UserFacingError("Discord did not answer in time. Try again in a moment. Nothing was charged.") from None
+    return True
+
+
+def bot_permissions_in(channel: object) -> discord.Permissions | None:
+    """The bot's own permissions in a server channel from the cache, None when it cannot tell."""
+    guild = getattr(channel, "guild", None)
+    me = guild.me if isinstance(guild, discord.Guild) else None
+    if me is None or not isinstance(channel, discord.abc.GuildChannel | discord.Thread):
+        return None
+    return channel.permissions_for(me)

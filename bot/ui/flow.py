@@ -7,7 +7,7 @@ import logging
 import weakref
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import discord
 
@@ -17,6 +17,7 @@ from bot.errors import UserFacingError
 from bot.services.credits import MemberContext
 from bot.services.jobs import Accepted, JobRequest
 from bot.ui import render
+from bot.ui.channels import cannot_post_reason
 from bot.ui.errors import report_error
 
 if TYPE_CHECKING:
@@ -35,14 +36,6 @@ ANSWER_BUDGET_SECONDS = 1.5
 # so the expired prompt can still be edited to say so.
 CONFIRM_TIMEOUT_SECONDS = 120.0
 
-# What the bot needs in a channel to post a video there. Checked before anything is charged.
-_REQUIRED = {
-    "send_messages": "Send Messages",
-    "attach_files": "Attach Files",
-    "embed_links": "Embed Links",
-    "read_message_history": "Read Message History",
-}
-
 
 def member_context(user: discord.User | discord.Member) -> MemberContext:
     if isinstance(user, discord.Member):
@@ -55,21 +48,16 @@ def member_context(user: discord.User | discord.Member) -> MemberContext:
     return MemberContext(member_id=user.id, account_created_at=user.created_at)
 
 
-def check_bot_can_post(interaction: discord.Interaction) -> None:
+async def check_bot_can_post(interaction: discord.Interaction) -> None:
+    """Refuse, before anything is held, a channel the finished video could not be posted in.
+
+    Async: in a private thread it asks Discord whether the bot is a member (one short request)."""
     if interaction.guild is None:
         raise UserFacingError("Videos can only be made in a server channel, not in direct messages.")
-    permissions = interaction.app_permissions
-    in_thread = isinstance(interaction.channel, discord.Thread)
-    missing = [label for name, label in _REQUIRED.items() if not getattr(permissions, name)]
-    if in_thread and not permissions.send_messages_in_threads:
-        missing.append("Send Messages in Threads")
-    if in_thread and "Send Messages" in missing:
-        missing.remove("Send Messages")
-    if missing:
-        raise UserFacingError(
-            f"I can't post videos in this channel: I'm missing {', '.join(missing)}. "
-            "Ask an admin to allow it, or use another channel. Nothing was charged."
-        )
+    bot = cast("WanBot", interaction.client)
+    reason = await cannot_post_reason(bot, interaction.channel, interaction.app_permissions)
+    if reason is not None:
+        raise UserFacingError(f"I can't post videos in this channel: {reason} Nothing was charged.")
 
 
 def job_request(interaction: discord.Interaction, spec: VideoSpec, parent_job_id: int | None = None) -> JobRequest:
@@ -197,7 +185,7 @@ async def start_job(
     Confirm/Cancel prompt with the price and the balance after it, and nothing is held until they
     press Confirm (then every check runs again, atomically with the hold). Returns None then.
     """
-    check_bot_can_post(interaction)
+    await within_deadline(interaction, check_bot_can_post(interaction))
     request = job_request(interaction, spec, parent_job_id)
     jobs = bot.services.jobs
     if jobs.price(spec) > bot.config.credits.confirm_above:
@@ -258,7 +246,7 @@ class ConfirmView(discord.ui.View):
         if not self._decide():
             return
         try:
-            check_bot_can_post(interaction)
+            await within_deadline(interaction, check_bot_can_post(interaction), update=True)
             # Built from the press, not the prompt: roles and permissions as they are now.
             request = job_request(interaction, self.spec, self.parent_job_id)
             accepted = await within_deadline(interaction, self.bot.services.jobs.accept(request), update=True)

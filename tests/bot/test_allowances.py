@@ -168,9 +168,10 @@ async def test_wan_admin_is_refused_without_manage_server_even_when_discord_show
             "wan-admin budget": {"amount": 1},
             "wan-admin channels add": {"channel": world.channel},
             "wan-admin channels remove": {"channel": world.channel},
+            "wan-admin channels resume": {"channel": world.channel},
             "wan-admin admin-channel": {"channel": world.channel},
         }
-        assert len(leaves) == 16 and set(options) <= set(leaves)  # 12 for credits + review on|off|status + mod-channel
+        assert len(leaves) == 17 and set(options) <= set(leaves)  # 13 for credits + review on|off|status + mod-channel
         for leaf in leaves:
             result = await world.alice.slash(world.channel, leaf, **options.get(leaf, {}))
             assert result.ephemeral and "needs the Manage Server permission" in result.response.content, leaf

@@ -102,7 +102,9 @@ class Rig:
 
 
 @asynccontextmanager
-async def open_rig(tmp_path: Path, kind: str = "apimall", **provider: Any) -> AsyncIterator[Rig]:
+async def open_rig(
+    tmp_path: Path, kind: str = "apimall", *, events: RecordingEvents | None = None, **provider: Any
+) -> AsyncIterator[Rig]:
     clock = ManualClock()
     fake_type = {"apimall": FakeApimall, "wan26ai": FakeWan26ai}[kind]
     server = fake_type(api_key=API_KEY, clock=lambda: clock().timestamp(), render_seconds=40)
@@ -121,7 +123,7 @@ async def open_rig(tmp_path: Path, kind: str = "apimall", **provider: Any) -> As
     try:
         async with aiohttp.ClientSession() as session:
             adapter = build_provider(config.provider, session, clock)
-            events = RecordingEvents()
+            events = events or RecordingEvents()
             services = build_services(
                 config=config, db=db, session=session, provider=adapter, clock=clock, events=events
             )

@@ -1,0 +1,52 @@
+"""How deliveries in one channel went lately, read from the jobs themselves.
+
+No table of its own: the jobs already record every delivery (``delivered``) and every
+delivery the runner gave up on (``error_code = 'delivery_failed'``), so the count survives
+restarts and a successful post resets it by being newer (migration 0006 indexes both). The
+only thing stored apart is an admin's "resume this channel", kept as a marker row next to the
+"admins were told" markers (``admin_notices``, kind ``channel_resumed:<id>``, period = when).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.domain.clock import to_ts
+from bot.storage.db import Database, Tx
+
+
+def _resume_kind(channel_id: int) -> str:
+    return f"channel_resumed:{channel_id}"
+
+
+class ChannelHealthRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def failures_since_last_post(self, guild_id: int, channel_id: int) -> tuple[int, str]:
+        """Deliveries given up in a channel since its last successful post or an admin's resume,
+        and a key naming that stretch, so admins are told once per stretch."""
+        async with self.db.reading() as tx:
+            resumed = await tx.fetchval(
+                "SELECT MAX(CAST(period AS REAL)) FROM admin_notices WHERE guild_id = ? AND kind = ?",
+                (guild_id, _resume_kind(channel_id)),
+            )
+            posted = await tx.fetchval(
+                "SELECT MAX(delivered_at) FROM jobs WHERE guild_id = ? AND channel_id = ? AND state = 'delivered'",
+                (guild_id, channel_id),
+            )
+            since = max(resumed or 0.0, posted or 0.0)
+            failures = await tx.fetchval(
+                "SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND channel_id = ? AND error_code = 'delivery_failed'"
+                " AND finished_at > ?",
+                (guild_id, channel_id, since),
+            )
+        return int(failures), f"{since:.3f}"
+
+    @staticmethod
+    async def resume_in(tx: Tx, guild_id: int, channel_id: int, at: datetime) -> None:
+        """Forgive every failure so far: the channel takes jobs again."""
+        await tx.execute(
+            "INSERT OR IGNORE INTO admin_notices (guild_id, kind, period, created_at) VALUES (?, ?, ?, ?)",
+            (guild_id, _resume_kind(channel_id), f"{to_ts(at):.3f}", to_ts(at)),
+        )

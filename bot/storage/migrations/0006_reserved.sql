@@ -1,3 +1,0 @@
--- Placeholder on the anchors branch only: migration 0006 belongs to another branch.
--- Migrations must be numbered without gaps, so this empty one lets 0007 run here.
--- When merging, delete this file and keep that branch's 0006.
