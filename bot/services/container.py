@@ -136,6 +136,7 @@ def build_services(
             progress_edit_seconds=config.delivery.progress_edit_seconds,
             max_in_flight=config.limits.max_in_flight,
             poll_stretch=CALLBACK_FALLBACK_STRETCH if config.callbacks.enabled else 1.0,
+            poll_patience=config.provider.poll_patience,
         ),
     )
     # Plain http downloads only when the provider itself is plain http (a local test server).

@@ -30,7 +30,14 @@ from datetime import datetime, timedelta
 
 from bot.domain.clock import Clock
 from bot.domain.models import Job, JobState, VideoSpec
-from bot.domain.schedule import backoff_delay, expected_render_seconds, first_check_delay, next_check_delay
+from bot.domain.schedule import (
+    DEFAULT_PATIENCE,
+    RenderEstimate,
+    backoff_delay,
+    estimate_render,
+    first_check_delay,
+    next_check_delay,
+)
 from bot.providers.base import (
     AmbiguousSubmitError,
     PermanentProviderError,
@@ -63,7 +70,7 @@ _MAX_NOTICE_ATTEMPTS = 6
 _MEMBER_MESSAGE_LIMIT = 300
 # An unexpected exception in one job's step reschedules only that job, this far out.
 _CRASH_RETRY_SECONDS = 60.0
-_HISTORY_TTL_SECONDS = 300.0
+_HISTORY_TTL_SECONDS = 60.0
 
 
 @dataclass(slots=True)
@@ -77,6 +84,8 @@ class RunnerSettings:
     max_in_flight: int = 4
     # >1 when completion callbacks are on: polling is then only the fallback (see schedule.py).
     poll_stretch: float = 1.0
+    # Later status gaps as a share of the time rendered so far (provider.poll_patience).
+    poll_patience: float = DEFAULT_PATIENCE
 
 
 @dataclass(slots=True)
@@ -144,7 +153,7 @@ class JobRunner:
         # Queue positions last shown per waiting job, so a message is edited only when its place changes.
         self._shown_positions: dict[int, int] = {}
         self._queue_read_at: datetime | None = None
-        self._history: dict[tuple[str, int, str], tuple[float, float]] = {}
+        self._history: dict[tuple[str, int, str], tuple[RenderEstimate, float]] = {}
 
     # --- the loop body -----------------------------------------------------------------------
 
@@ -338,7 +347,7 @@ class JobRunner:
             return
 
         now = self.clock()
-        expected = await self._expected_seconds(job.spec)
+        estimate = await self._estimate(job.spec)
         async with self.db.transaction() as tx:
             moved = await self.jobs.transition(
                 tx,
@@ -349,10 +358,7 @@ class JobRunner:
                 submitted_at=now,
                 submit_in_flight=False,
                 check_attempts=0,
-                next_check_at=now
-                + timedelta(
-                    seconds=first_check_delay(expected, self.settings.poll_interval, stretch=self.settings.poll_stretch)
-                ),
+                next_check_at=now + timedelta(seconds=self._first_check_delay(estimate)),
             )
         if not moved:
             log.error(
@@ -448,10 +454,14 @@ class JobRunner:
             return
 
         # Still queued, running or an unknown word: look again later.
-        expected = await self._expected_seconds(job.spec)
+        estimate = await self._estimate(job.spec)
         rendering_for = (now - (job.submitted_at or job.accepted_at)).total_seconds()
         delay = next_check_delay(
-            rendering_for, expected, self.settings.poll_interval, stretch=self.settings.poll_stretch
+            rendering_for,
+            estimate.expected,
+            self.settings.poll_interval,
+            patience=self.settings.poll_patience,
+            stretch=self.settings.poll_stretch,
         )
         new_state = JobState.RENDERING if status.state is TaskState.RUNNING else job.state
         async with self.db.transaction() as tx:
@@ -664,19 +674,19 @@ class JobRunner:
         await self.jobs.update(job_id, progress_edited_at=now)
         return True
 
-    def _first_check_delay(self, expected: float) -> float:
-        return first_check_delay(expected, self.settings.poll_interval, stretch=self.settings.poll_stretch)
+    def _first_check_delay(self, estimate: RenderEstimate) -> float:
+        return first_check_delay(estimate, self.settings.poll_interval, stretch=self.settings.poll_stretch)
 
-    async def _expected_seconds(self, spec: VideoSpec) -> float:
+    async def _estimate(self, spec: VideoSpec) -> RenderEstimate:
         key = (spec.mode.value, spec.duration, spec.resolution)
         cached = self._history.get(key)
-        now = time.monotonic()
+        now = self.clock().timestamp()  # the bot's clock, so virtual time in tests and benches ages it too
         if cached is not None and now - cached[1] < _HISTORY_TTL_SECONDS:
             return cached[0]
         history = await self.jobs.recent_render_seconds(spec)
-        expected = expected_render_seconds(history, self.provider.expected_render_seconds(spec))
-        self._history[key] = (expected, now)
-        return expected
+        estimate = estimate_render(history, self.provider.expected_render_seconds(spec))
+        self._history[key] = (estimate, now)
+        return estimate
 
     async def _alert(self, guild_id: int, code: str, detail: str) -> None:
         if self.alerts is None:
