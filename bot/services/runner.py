@@ -71,6 +71,9 @@ _MEMBER_MESSAGE_LIMIT = 300
 # An unexpected exception in one job's step reschedules only that job, this far out.
 _CRASH_RETRY_SECONDS = 60.0
 _HISTORY_TTL_SECONDS = 60.0
+# Discord rate-limits message edits: a job's progress message is never edited more often than this,
+# not even for a state change (the last edit, the pointer to the result, waits for it if needed).
+MIN_PROGRESS_EDIT_GAP_SECONDS = 15.0
 
 
 @dataclass(slots=True)
@@ -114,6 +117,15 @@ def _who(job: Job) -> str:
     return f"job={job.id} guild={job.guild_id} member={job.member_id}"
 
 
+def _end_not_shown(job: Job) -> bool:
+    """An ended job whose progress message was not edited after it ended. (The same instant counts as
+    before: only a job the runner scheduled for it is looked at, and a successful edit unschedules it.)"""
+    ended_at = job.delivered_at if job.state is JobState.DELIVERED else job.finished_at
+    if not job.state.is_terminal or job.progress_message_id is None or ended_at is None:
+        return False
+    return job.progress_edited_at is None or job.progress_edited_at <= ended_at
+
+
 def _member_text(text: str | None, fallback: str) -> str:
     cleaned = " ".join((text or "").split())
     if not cleaned:
@@ -154,6 +166,8 @@ class JobRunner:
         self._shown_positions: dict[int, int] = {}
         self._queue_read_at: datetime | None = None
         self._history: dict[tuple[str, int, str], tuple[RenderEstimate, float]] = {}
+        # State-change edits held back by the edit gap: job id → when the gap allows it.
+        self._held_edits: dict[int, datetime] = {}
 
     # --- the loop body -----------------------------------------------------------------------
 
@@ -187,6 +201,7 @@ class JobRunner:
         places = self._changed_positions(still_waiting) if queue is not None else []
         if places:
             await asyncio.gather(*(show_place(job, position) for job, position in places))
+        await self._edit_held(now)
         self.stats.ticks += 1
         self.stats.last_tick_at = self.clock()
         self.stats.last_tick_seconds = time.perf_counter() - started
@@ -251,6 +266,8 @@ class JobRunner:
         first = job.id not in self._shown_positions
         if await self._progress(job.id, force=first, queue_position=position):
             self._shown_positions[job.id] = position
+        elif first:
+            self._queue_read_at = None  # held back by the edit gap: read the queue again next tick
 
     async def check_now(self, job_id: int) -> bool:
         """Look at one job at once (a completion callback said it may be done). True if it was stepped."""
@@ -288,6 +305,8 @@ class JobRunner:
         elif state.is_released and not job.notified:
             # A notice may have gone out before a crash or a failed write: look before posting again.
             await self._notify_ended(job, may_be_posted=True)
+        elif _end_not_shown(job):
+            await self._show_end(job.id)  # the last progress edit waited for the edit gap
         else:
             # Nothing left to do; clear the schedule so the due scan never sees it again.
             await self.jobs.update(job.id, next_check_at=None)
@@ -347,7 +366,7 @@ class JobRunner:
             return
 
         now = self.clock()
-        estimate = await self._estimate(job.spec)
+        estimate = await self.estimate(job.spec)
         async with self.db.transaction() as tx:
             moved = await self.jobs.transition(
                 tx,
@@ -454,7 +473,7 @@ class JobRunner:
             return
 
         # Still queued, running or an unknown word: look again later.
-        estimate = await self._estimate(job.spec)
+        estimate = await self.estimate(job.spec)
         rendering_for = (now - (job.submitted_at or job.accepted_at)).total_seconds()
         delay = next_check_delay(
             rendering_for,
@@ -542,7 +561,7 @@ class JobRunner:
                 message_id,
                 as_link,
             )
-            await self._progress(job.id, force=True)
+            await self._show_end(job.id)
 
     async def _retry_delivery(self, job: Job, error: DeliveryError, report: TickReport) -> None:
         attempt = job.check_attempts + 1
@@ -649,6 +668,7 @@ class JobRunner:
                 return
             log.error("job end notice gave up %s: %s", _who(job), error.detail)
         await self.jobs.update(job.id, notified=True, next_check_at=None)
+        await self._show_end(job.id)
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -660,11 +680,13 @@ class JobRunner:
         if queue_position is not None and job.state is not JobState.ACCEPTED:
             return False  # it left the queue meanwhile; its own step shows the new state
         now = self.clock()
-        if (
-            not force
-            and job.progress_edited_at is not None
-            and (now - job.progress_edited_at).total_seconds() < self.settings.progress_edit_seconds
-        ):
+        since_last = (now - job.progress_edited_at).total_seconds() if job.progress_edited_at else None
+        if since_last is not None and since_last < MIN_PROGRESS_EDIT_GAP_SECONDS:
+            if force and queue_position is None and not job.state.is_terminal and job.progress_edited_at:
+                # Shown once the gap has passed (in memory: after a restart the next check shows it).
+                self._held_edits[job_id] = job.progress_edited_at + timedelta(seconds=MIN_PROGRESS_EDIT_GAP_SECONDS)
+            return False
+        if not force and since_last is not None and since_last < self.settings.progress_edit_seconds:
             return False
         try:
             await self.events.progress(job, queue_position=queue_position)
@@ -674,10 +696,34 @@ class JobRunner:
         await self.jobs.update(job_id, progress_edited_at=now)
         return True
 
+    async def _edit_held(self, now: datetime) -> None:
+        ready = [job_id for job_id, at in self._held_edits.items() if at <= now and job_id not in self._busy]
+        for job_id in ready:
+            del self._held_edits[job_id]
+            await self._progress(job_id, force=True)
+
+    async def _show_end(self, job_id: int) -> None:
+        """The progress message's last edit: one line pointing at the result or saying what happened.
+
+        Within the edit gap of the previous edit, the job is looked at again once the gap has passed
+        (a timestamp in SQLite, so a restart does it too); a failed edit is not retried."""
+        if await self._progress(job_id, force=True):
+            await self.jobs.update(job_id, next_check_at=None)
+            return
+        job = await self.jobs.get(job_id)
+        if job is None or not _end_not_shown(job) or job.progress_edited_at is None:
+            return
+        allowed_at = job.progress_edited_at + timedelta(seconds=MIN_PROGRESS_EDIT_GAP_SECONDS)
+        if allowed_at > self.clock():
+            await self.jobs.update(job_id, next_check_at=allowed_at)
+        else:
+            await self.jobs.update(job_id, next_check_at=None)
+
     def _first_check_delay(self, estimate: RenderEstimate) -> float:
         return first_check_delay(estimate, self.settings.poll_interval, stretch=self.settings.poll_stretch)
 
-    async def _estimate(self, spec: VideoSpec) -> RenderEstimate:
+    async def estimate(self, spec: VideoSpec) -> RenderEstimate:
+        """What recent renders of this shape say about the next one (cached a minute per shape)."""
         key = (spec.mode.value, spec.duration, spec.resolution)
         cached = self._history.get(key)
         now = self.clock().timestamp()  # the bot's clock, so virtual time in tests and benches ages it too

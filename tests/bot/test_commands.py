@@ -48,7 +48,7 @@ async def test_jobs_lists_and_cancels_queued_jobs(world_factory: Any) -> None:
         assert job.state is JobState.CANCELLED
         assert (await world.balance(world.alice)).available == 500
         assert world.results() == []
-        assert "Cancelled" in world.public()[0].content
+        assert "cancelled. 80 credits returned" in world.public()[0].content
 
 
 async def test_jobs_cannot_cancel_once_sent(world_factory: Any) -> None:
