@@ -37,6 +37,7 @@ EXTENSIONS = (
     "cogs.runner",
     "cogs.admin",
     "cogs.moderation",
+    "cogs.help",
 )
 # Extensions with no commands that start background work: left out when only registering commands.
 BACKGROUND_EXTENSIONS = frozenset({"cogs.runner"})

@@ -168,6 +168,9 @@ class JobRunner:
         self._history: dict[tuple[str, int, str], tuple[RenderEstimate, float]] = {}
         # State-change edits held back by the edit gap: job id → when the gap allows it.
         self._held_edits: dict[int, datetime] = {}
+        # Rendering jobs whose bar and ETA are due a refresh without a status check: job id → when.
+        # In memory: after a restart the next status check starts it again.
+        self._refresh_at: dict[int, datetime] = {}
 
     # --- the loop body -----------------------------------------------------------------------
 
@@ -694,13 +697,30 @@ class JobRunner:
             log.warning("job progress update failed %s", _who(job), exc_info=True)
             return False
         await self.jobs.update(job_id, progress_edited_at=now)
+        await self._plan_refresh(job, now)
         return True
 
     async def _edit_held(self, now: datetime) -> None:
-        ready = [job_id for job_id, at in self._held_edits.items() if at <= now and job_id not in self._busy]
-        for job_id in ready:
-            del self._held_edits[job_id]
-            await self._progress(job_id, force=True)
+        """Progress edits that wait for no status check: held-back state changes and bar refreshes."""
+        for pending in (self._held_edits, self._refresh_at):
+            ready = [job_id for job_id, at in pending.items() if at <= now and job_id not in self._busy]
+            for job_id in ready:
+                del pending[job_id]
+                await self._progress(job_id, force=True)
+
+    async def _plan_refresh(self, job: Job, now: datetime) -> None:
+        """After an edit of a rendering job: when its bar next moves, until it says "longer than usual"."""
+        self._refresh_at.pop(job.id, None)
+        if job.state not in (JobState.SUBMITTED, JobState.RENDERING):
+            return
+        since = job.submitted_at or job.accepted_at
+        finish = since + timedelta(seconds=(await self.estimate(job.spec)).expected)
+        if now > finish:
+            return  # it says "longer than usual" now; the relative timestamps tick by themselves
+        gap = timedelta(seconds=self.settings.progress_edit_seconds)
+        floor = timedelta(seconds=MIN_PROGRESS_EDIT_GAP_SECONDS)
+        # Also right after the expected finish, so "longer than usual" shows when it becomes true.
+        self._refresh_at[job.id] = max(now + floor, min(now + gap, finish + timedelta(seconds=1)))
 
     async def _show_end(self, job_id: int) -> None:
         """The progress message's last edit: one line pointing at the result or saying what happened.
