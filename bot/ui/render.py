@@ -89,7 +89,7 @@ def result_embed(job: Job, *, link: str | None = None) -> discord.Embed:
 
 
 def result_text(job: Job, *, link: str | None = None) -> str:
-    text = f"<@{job.member_id}> your video is ready."
+    text = f"<@{job.member_id}>, your video is ready."
     if link:
         text += f" It is larger than this server's upload limit, so here is the link: {link}"
     return text

@@ -4,6 +4,7 @@ enforces while typing, autocompletes and /help. All on SimCord's virtual clock."
 
 from __future__ import annotations
 
+import re
 from itertools import pairwise
 from typing import Any
 
@@ -212,3 +213,46 @@ async def test_help_shows_prices_balance_commands_and_buttons_privately(world_fa
         assert "Reroll" in fields["Buttons"] and "Remix" in fields["Buttons"] and "Report" in fields["Buttons"]
         as_mod = await world.mod.slash(world.channel, "help")
         assert "/wan-mod" in {f.name: f.value for f in as_mod.response.embeds[0].fields}["Commands you can use"]
+
+
+def reads_right(text: str) -> None:
+    """Sentences a member can read: no doubled word, no missing full stop between two sentences."""
+    words = re.findall(r"[\w']+", text.lower())
+    doubled = [a for a, b in pairwise(words) if a == b and not a.isdigit()]
+    assert not doubled, f"doubled {doubled} in {text!r}"
+    # A sentence that runs into the next: "as requested Your 80 credits", "as requested 80 credits returned".
+    plain = re.sub(r"<[^>]+>|\*\*[^*]+\*\*", "X", text)
+    assert not re.search(r"[a-z)] (?:[A-Z][a-z]|\d+ credits)", plain), text
+    assert text.rstrip()[-1] in ".!?", text
+
+
+@pytest.mark.parametrize(
+    ("options", "provider", "state"),
+    [
+        ({"prompt": "a fox, sandbox:fail"}, {}, "failed"),
+        ({"prompt": "a fox, sandbox:refuse"}, {}, "was refused"),
+        ({}, {"sandbox_render_seconds": 600, "job_timeout_minutes": 1}, "timed out"),
+    ],
+)
+async def test_every_end_state_reads_as_sentences(
+    world_factory: Any, options: dict[str, Any], provider: dict[str, Any], state: str
+) -> None:
+    async with world_factory(limits=RELAXED_LIMITS, provider=provider) as world:
+        await world.video(world.alice, **options)
+        await world.env.advance_time(700)
+        [notice] = [m for m in world.public() if m.content.startswith("<@")]
+        [line] = [m for m in world.public() if m.content.startswith("❌")]
+        assert f"your job **#1** {state}." in notice.content
+        assert f": {state.removeprefix('was ')}." in line.content
+        for text in (notice.content, line.content):
+            reads_right(text)
+
+
+async def test_a_delivered_sandbox_video_reads_right(world_factory: Any) -> None:
+    async with world_factory(limits=RELAXED_LIMITS) as world:
+        await world.video(world.alice)
+        await world.env.advance_time(60)
+        [result] = world.results()
+        reads_right(result.content)
+        footer = result.embeds[0].footer.text or ""
+        assert footer == "Sandbox render: a sample clip. No provider credits were spent."

@@ -21,7 +21,7 @@ async def test_text_to_video_on_the_sandbox(world_factory: Any) -> None:
         await world.env.advance_time(30)
 
         [posted] = world.results()
-        assert posted.content.startswith(f"<@{world.alice.id}> your video is ready")
+        assert posted.content.startswith(f"<@{world.alice.id}>, your video is ready.")
         assert world.pings(posted) == ([world.alice.id], [], False)
         [attachment] = posted.attachments
         assert attachment.filename == "sandbox.mp4" and attachment.size > 1000
