@@ -701,12 +701,19 @@ class JobRunner:
         return True
 
     async def _edit_held(self, now: datetime) -> None:
-        """Progress edits that wait for no status check: held-back state changes and bar refreshes."""
+        """Progress edits that wait for no status check: held-back state changes, then bar refreshes.
+
+        At most ``concurrency`` a tick, the most overdue first: they are cosmetic, and a burst of
+        edits would only queue behind Discord's rate limits; the rest go out on the next ticks."""
+        ready: list[int] = []
         for pending in (self._held_edits, self._refresh_at):
-            ready = [job_id for job_id, at in pending.items() if at <= now and job_id not in self._busy]
-            for job_id in ready:
+            due = sorted((at, job_id) for job_id, at in pending.items() if at <= now and job_id not in self._busy)
+            for _, job_id in due[: max(0, self.settings.concurrency - len(ready))]:
                 del pending[job_id]
-                await self._progress(job_id, force=True)
+                if job_id not in ready:
+                    ready.append(job_id)
+        if ready:
+            await asyncio.gather(*(self._progress(job_id, force=True) for job_id in ready))
 
     async def _plan_refresh(self, job: Job, now: datetime) -> None:
         """After an edit of a rendering job: when its bar next moves, until it says "longer than usual"."""

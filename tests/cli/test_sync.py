@@ -9,7 +9,7 @@ import pytest
 from tests.cli.conftest import DISCORD_TOKEN, Cli, write_config
 from tests.fakes.discord_api import FakeDiscordApi, Registration
 
-COMMANDS = ["Remove video", "credits", "jobs", "video", "wan-admin", "wan-mod"]
+COMMANDS = ["Remove video", "credits", "help", "jobs", "video", "wan-admin", "wan-mod"]
 
 
 async def test_sync_registers_in_the_given_servers(tmp_path: Path, cli: Cli, discord_api: FakeDiscordApi) -> None:
