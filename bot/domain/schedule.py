@@ -45,16 +45,21 @@ _MIN_HISTORY = 3
 class RenderEstimate:
     """What recent renders of one shape say about the next one."""
 
-    expected: float  # median of recent renders, or the provider's guess
+    expected: float  # median of recent renders, or the provider's guess while there are fewer than 3
     shortest: float | None  # the shortest recent render; None when there is none yet
-    based_on: int  # how many recent renders the expectation comes from (0: a guess)
+    seen: int  # how many recent renders of this shape there are
+
+    @property
+    def from_history(self) -> bool:
+        """Whether ``expected`` comes from recent renders (else it is the provider's guess)."""
+        return self.seen >= _MIN_HISTORY
 
 
 def estimate_render(history: Sequence[float], fallback: float) -> RenderEstimate:
     if len(history) >= _MIN_HISTORY:
         return RenderEstimate(max(1.0, statistics.median(history)), max(1.0, min(history)), len(history))
     shortest = max(1.0, min(history)) if history else None
-    return RenderEstimate(max(1.0, fallback), shortest, 0)
+    return RenderEstimate(max(1.0, fallback), shortest, len(history))
 
 
 def expected_render_seconds(history: Sequence[float], fallback: float) -> float:

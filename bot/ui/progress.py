@@ -41,9 +41,11 @@ def _plural(count: int, word: str) -> str:
 
 
 def _basis(estimate: RenderEstimate) -> str:
-    if estimate.based_on == 0:
+    if estimate.seen == 0:
         return "first of its kind here, so this is a first guess"
-    return f"from the last {_plural(estimate.based_on, 'render')} like it"
+    if not estimate.from_history:
+        return f"a first guess: only {_plural(estimate.seen, 'render')} like it so far"
+    return f"from the last {_plural(estimate.seen, 'render')} like it"
 
 
 def _queued_line(job: Job, now: datetime, outlook: Outlook) -> str:

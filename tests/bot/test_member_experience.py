@@ -38,7 +38,10 @@ async def test_the_eta_appears_moves_and_says_when_a_render_takes_longer_than_us
         await world.env.advance_time(120)
         for index in range(2):
             await world.video(world.alice, prompt=f"warm-up {index}")
-            await world.env.advance_time(120)
+            await world.env.advance_time(20)
+            seen = "1 render" if index == 0 else "2 renders"
+            assert f"a first guess: only {seen} like it so far" in progress_of(world, index + 2).content
+            await world.env.advance_time(100)
         assert len(world.results()) == 3
 
         world.server.render_seconds = 300  # this one will be slow

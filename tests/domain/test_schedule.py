@@ -39,8 +39,9 @@ def test_first_check_comes_just_before_the_shortest_recent_render() -> None:
 def test_history_median_beats_the_guess_once_there_is_some() -> None:
     assert expected_render_seconds([50, 70], fallback=100) == 100
     assert expected_render_seconds([50, 70, 400], fallback=100) == 70
-    assert estimate_render([50, 70, 400], fallback=100).based_on == 3
-    assert estimate_render([50], fallback=100).based_on == 0  # the expectation is still a guess
+    assert estimate_render([50, 70, 400], fallback=100).from_history
+    one = estimate_render([50], fallback=100)
+    assert (one.expected, one.seen, one.from_history) == (100, 1, False)  # still the provider's guess
 
 
 @given(render=st.floats(min_value=60, max_value=1200), patience=st.floats(min_value=0.03, max_value=0.5))
