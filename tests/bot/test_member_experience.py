@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import discord
@@ -13,6 +14,7 @@ import pytest
 from simcord import OptionError
 
 from bot.domain.models import JobState
+from tests.bot.conftest import open_world
 
 RELAXED_LIMITS = {"cooldown_seconds": 0, "max_running_per_member": 10, "max_in_flight": 1000}
 # Edits as often as the 15 s floor allows, so the tests see the message move.
@@ -259,3 +261,25 @@ async def test_a_delivered_sandbox_video_reads_right(world_factory: Any) -> None
         reads_right(result.content)
         footer = result.embeds[0].footer.text or ""
         assert footer == "Sandbox render: a sample clip. No provider credits were spent."
+
+
+async def status_checks_for(folder: Path, patience: float) -> tuple[int, float]:
+    """Status requests for one 200 s render, and how long after the render's end it was posted."""
+    async with open_world(folder, "apimall", limits=RELAXED_LIMITS, provider={"poll_patience": patience}) as world:
+        world.server.render_seconds = 200
+        await world.video(world.alice)
+        await world.env.advance_time(600)
+        [job] = await world.jobs(world.alice)
+        [task] = world.server.tasks.values()
+        assert job.state is JobState.DELIVERED and job.delivered_at is not None
+        return len(world.server.requests_to("status")), job.delivered_at.timestamp() - (
+            task.created_at + task.render_seconds
+        )
+
+
+async def test_poll_patience_trades_status_requests_for_delay(tmp_path: Path) -> None:
+    eager_checks, eager_delay = await status_checks_for(tmp_path / "eager", 0.05)
+    patient_checks, patient_delay = await status_checks_for(tmp_path / "patient", 0.5)
+    assert patient_checks < eager_checks
+    assert eager_delay <= 0.05 * 200 + 5  # within patience × render, plus one loop tick
+    assert patient_delay > eager_delay
