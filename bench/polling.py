@@ -9,7 +9,11 @@ render on the bot predicts with the median of the recent ones, as it would in re
 - requests: status requests the fake received for the job's task;
 - added delay: delivered_at (the bot's clock when the post was recorded) minus the moment
   the fake started answering "completed" (task created + render time), in virtual seconds.
-  It includes the loop's tick granularity (``loop.tick_seconds``).
+  It includes the loop's tick granularity (``loop.tick_seconds``);
+- p90 delay ÷ render: the 90th percentile over jobs of (added delay / that job's render time).
+
+The frontier: the shipped ``provider.poll_patience`` and two alternatives (``--alternatives``),
+each a full run, so an operator can see what the setting trades.
 
 A second run (skip it with ``--no-callbacks-run``) measures the same spread with completion
 callbacks: the wan26ai fake (``send_callbacks=True``) and the bot's web server on loopback with ``callbacks.enabled``.
@@ -150,7 +154,7 @@ async def measure(
         task_id = status_task_id(request)
         per_task[task_id] = per_task.get(task_id, 0) + 1
     answered = [a for a in getattr(server, "callbacks", []) if a.status is not None and 200 <= a.status < 300]
-    requests, delays, early = [], [], []
+    requests, delays, early, ratios = [], [], [], []
     for job in finished:
         assert job is not None
         if job.state.value != "delivered" or job.provider_task_id is None or job.delivered_at is None:
@@ -160,10 +164,12 @@ async def measure(
         done_at = task.created_at + task.render_seconds
         early.append(sum(1 for task_id, at in checked_at if task_id == task.task_id and at < done_at))
         delays.append(to_ts(job.delivered_at) - (task.created_at + task.render_seconds))
+        ratios.append(delays[-1] / task.render_seconds)
     return {
         "jobs": len(finished),
         "requests": requests,
         "delays": delays,
+        "ratios": ratios,
         "renders": renders,
         "callbacks_sent": len(getattr(server, "callbacks", [])),
         "callbacks_accepted": len(answered),
@@ -180,7 +186,7 @@ def rows_for(result: dict[str, Any], label: str) -> list[Row]:
             "polling",
             f"status requests per delivered job{label}, mean (p50 / max)",
             f"{statistics.mean(requests):.2f} ({percentile(requests, 0.5)} / {max(requests)})",
-            "≤ 3 (no callbacks)",
+            "≤ 12 (no callbacks)",
             f"{len(requests)}/{result['jobs']} delivered, renders 30–300 s; a fixed 3 s poll ≈ {fixed:.0f}",
         ),
         Row(
@@ -216,22 +222,45 @@ def callback_rows(result: dict[str, Any], label: str) -> list[Row]:
     ]
 
 
+def frontier_row(result: dict[str, Any], label: str, *, target: str = "") -> Row:
+    requests, delays, ratios = result["requests"], result["delays"], result["ratios"]
+    return Row(
+        "polling",
+        f"frontier: {label}",
+        f"{statistics.mean(requests):.1f} req/job · {percentile(delays, 0.5):.0f} / {percentile(delays, 0.9):.0f} s"
+        f" · {100 * percentile(ratios, 0.9):.1f} %",
+        target,
+        f"requests per job · added delay p50 / p90 · p90 delay ÷ render; {len(requests)}/{result['jobs']} delivered",
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--jobs", type=int, default=JOBS)
     parser.add_argument("--no-callbacks-run", action="store_true", help="skip the with-callbacks measurement")
-    # What-if runs: the same bench with other schedule constants (patched in this process only).
-    parser.add_argument("--first-fraction", type=float, help="what-if for schedule.FIRST_CHECK_FRACTION")
-    parser.add_argument("--growth", type=float, help="what-if for schedule.GROWTH")
+    parser.add_argument("--patience", type=float, default=schedule.DEFAULT_PATIENCE, help="provider.poll_patience")
+    parser.add_argument(
+        "--alternatives", type=float, nargs="*", default=[0.04, 0.15], help="other poll_patience values to compare"
+    )
     args, _ = parser.parse_known_args()
-    label = ""
-    if args.first_fraction is not None or args.growth is not None:
-        first = schedule.FIRST_CHECK_FRACTION = args.first_fraction or schedule.FIRST_CHECK_FRACTION
-        growth = schedule.GROWTH = args.growth or schedule.GROWTH
-        label = f" [what-if: first check {first:g}×expected, gaps {growth:g}×elapsed]"
+    shipped = args.patience == schedule.DEFAULT_PATIENCE
+    label = "" if shipped else f" [poll_patience {args.patience:g}]"
     with tempfile.TemporaryDirectory(prefix="bench-polling-", dir=Path.cwd()) as folder:
-        result = asyncio.run(measure(Path(folder) / "wanbot.sqlite3", jobs=args.jobs))
+        config = {"poll_patience": args.patience}
+        result = asyncio.run(measure(Path(folder) / "wanbot.sqlite3", jobs=args.jobs, config=config))
         rows = rows_for(result, label)
+        rows.append(
+            frontier_row(
+                result,
+                f"poll_patience {args.patience:g}{' (shipped)' if shipped else ''}",
+                target="≤ 12 req/job, p90 ≤ 10 %",
+            )
+        )
+        for index, patience in enumerate(args.alternatives):
+            alternative = asyncio.run(
+                measure(Path(folder) / f"alt{index}.sqlite3", jobs=args.jobs, config={"poll_patience": patience})
+            )
+            rows.append(frontier_row(alternative, f"poll_patience {patience:g}"))
         if not args.no_callbacks_run:
             with_callbacks = asyncio.run(measure(Path(folder) / "callbacks.sqlite3", jobs=args.jobs, callbacks=True))
             rows += callback_rows(with_callbacks, label)

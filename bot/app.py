@@ -40,6 +40,7 @@ EXTENSIONS = (
     "cogs.animate",
     "cogs.store",
     "cogs.review_recovery",
+    "cogs.help",
 )
 # Extensions with no commands that start background work: left out when only registering commands.
 BACKGROUND_EXTENSIONS = frozenset({"cogs.runner", "cogs.store", "cogs.review_recovery"})

@@ -29,6 +29,7 @@ from pydantic import (
 from bot.domain.models import Duration, Resolution
 from bot.domain.moderation import RuleKind
 from bot.domain.rules import validate_rule
+from bot.domain.schedule import DEFAULT_PATIENCE
 from bot.errors import InvalidRequest
 
 ProviderKind = Literal["wan26ai", "apimall", "sandbox"]
@@ -64,6 +65,9 @@ class ProviderConfig(_Section):
     base_url: str = ""
     api_key: SecretStr = SecretStr("")
     poll_interval_seconds: Annotated[float, Field(ge=1, le=3600)] = 5
+    # Status gaps as a share of the time a job has rendered: a finished render is seen within about
+    # this share of its render time; smaller costs more requests (see README, Providers).
+    poll_patience: Annotated[float, Field(ge=0.02, le=1)] = DEFAULT_PATIENCE
     job_timeout_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 30
     request_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30
     # How many create attempts a job gets for transient errors (429/5xx) before its credits go back.

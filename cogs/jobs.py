@@ -1,4 +1,5 @@
-"""/jobs: the caller's recent and running jobs, with Cancel for those not yet sent."""
+"""/jobs: the caller's recent and running jobs, with Cancel for those not yet sent (a button per
+job, or the ``cancel`` option, which autocompletes the caller's own queued jobs)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from discord.ext import commands
 
 from bot.domain import discord_limits as limits
 from bot.domain.models import Job, JobState
+from bot.services.lookup import JobLookup
 from bot.ui import render
 from bot.ui.buttons import CancelButton
+from bot.ui.flow import send_ephemeral
 
 if TYPE_CHECKING:
     from bot.app import WanBot
@@ -45,10 +48,27 @@ class JobsCog(commands.Cog):
     def __init__(self, bot: WanBot) -> None:
         self.bot = bot
 
+    async def _own_cancellable(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
+        if interaction.guild_id is None:
+            return []
+        jobs = await JobLookup(self.bot.services.db).cancellable(interaction.guild_id, interaction.user.id, current)
+        return [
+            app_commands.Choice(
+                name=render.truncate(f"#{job.job_id} · {job.price} credits · {job.prompt}", 100), value=job.job_id
+            )
+            for job in jobs
+        ]
+
     @app_commands.command(name="jobs", description="Your recent and running video jobs")
     @app_commands.guild_only()
-    async def jobs(self, interaction: discord.Interaction) -> None:
+    @app_commands.describe(cancel="Cancel one of your queued jobs (credits back at once)")
+    @app_commands.autocomplete(cancel=_own_cancellable)
+    async def jobs(self, interaction: discord.Interaction, cancel: app_commands.Range[int, 1] | None = None) -> None:
         assert interaction.guild_id is not None
+        if cancel is not None:
+            job = await self.bot.services.jobs.cancel(interaction.guild_id, cancel, interaction.user.id)
+            await send_ephemeral(interaction, f"Cancelled job #{job.id}. Your {job.price} credits are back.")
+            return
         jobs = await self.bot.services.jobs.recent(interaction.guild_id, interaction.user.id, _SHOWN)
         if not jobs:
             await interaction.response.send_message("You have no jobs yet. Start one with `/video`.", ephemeral=True)

@@ -18,11 +18,12 @@ from discord.ext import commands
 from bot.domain import markdown
 from bot.domain.moderation import RuleKind
 from bot.errors import InvalidRequest
+from bot.services.lookup import MAX_CHOICES, JobLookup
 from bot.ui import modrender
 from bot.ui.errors import report_error
 from bot.ui.flow import send_ephemeral
 from bot.ui.pages import history_message, log_message
-from bot.ui.permissions import require_moderator
+from bot.ui.permissions import is_moderator, require_moderator
 from bot.ui.reports import remove_result, result_job_id
 
 if TYPE_CHECKING:
@@ -33,6 +34,14 @@ log = logging.getLogger(__name__)
 _REASON = "Why (kept in the moderation log)"
 _REASON_MAX = 500
 _MOD_PERMISSIONS = discord.Permissions(manage_messages=True)
+_CHOICE_NAME_MAX = 100  # Discord's cap on an autocomplete choice's name
+
+Choices = list[app_commands.Choice[int]]
+
+
+def _choice_name(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _CHOICE_NAME_MAX else text[: _CHOICE_NAME_MAX - 1] + "…"
 
 
 def _reason(text: str | None) -> str | None:
@@ -107,6 +116,47 @@ class ModerationCog(commands.Cog):
         assert interaction.guild_id is not None
         return interaction.guild_id
 
+    # --- autocomplete ------------------------------------------------------------------------
+    # Autocomplete skips interaction_check, so each one checks the member itself: prompts and job
+    # numbers are offered to moderators only.
+
+    async def _refundable_jobs(self, interaction: discord.Interaction, current: str) -> Choices:
+        if interaction.guild_id is None or not is_moderator(interaction):
+            return []
+        jobs = await JobLookup(self.bot.services.db).refundable(interaction.guild_id, current)
+        return [
+            app_commands.Choice(
+                name=_choice_name(f"#{job.job_id} · {job.price} credits · {job.prompt}"), value=job.job_id
+            )
+            for job in jobs
+        ]
+
+    async def _history_pages(self, interaction: discord.Interaction, current: str) -> Choices:
+        member = getattr(interaction.namespace, "member", None)
+        if interaction.guild_id is None or member is None or not is_moderator(interaction):
+            return []
+        ids = await JobLookup(self.bot.services.db).member_job_ids(interaction.guild_id, member.id, 10 * MAX_CHOICES)
+        pages = [ids[start : start + 10] for start in range(0, len(ids), 10)]
+        return [
+            app_commands.Choice(name=f"Page {number}: jobs #{page[0]} to #{page[-1]}", value=number)
+            for number, page in enumerate(pages, start=1)
+            if current.strip() in (str(number), "")
+            or any(str(job_id).startswith(current.strip("# ")) for job_id in page)
+        ][:MAX_CHOICES]
+
+    async def _rule_numbers(self, interaction: discord.Interaction, current: str) -> Choices:
+        if interaction.guild_id is None or not is_moderator(interaction):
+            return []
+        typed = current.strip("# ").lower()
+        rules = await self.bot.services.rules.rules(interaction.guild_id)
+        matching = [
+            rule for rule in rules if not typed or str(rule.id).startswith(typed) or typed in rule.value.lower()
+        ]
+        return [
+            app_commands.Choice(name=_choice_name(f"#{rule.id} · {rule.kind.value} · {rule.value}"), value=rule.id)
+            for rule in matching[:MAX_CHOICES]
+        ]
+
     # --- members ----------------------------------------------------------------------------
 
     @wan_mod.command(name="block", description="Stop a member from making videos here")
@@ -129,6 +179,7 @@ class ModerationCog(commands.Cog):
 
     @wan_mod.command(name="history", description="A member's jobs: prompts, outcomes, reviews, reports, removals")
     @app_commands.describe(member="Whose history", page="Page (10 jobs each, newest first)")
+    @app_commands.autocomplete(page=_history_pages)
     async def history(
         self, interaction: discord.Interaction, member: discord.User, page: app_commands.Range[int, 1] = 1
     ) -> None:
@@ -140,6 +191,7 @@ class ModerationCog(commands.Cog):
 
     @wan_mod.command(name="refund", description="Give a delivered video's credits back (once per job)")
     @app_commands.describe(job="The job number (#…)", reason=_REASON)
+    @app_commands.autocomplete(job=_refundable_jobs)
     async def refund(
         self, interaction: discord.Interaction, job: app_commands.Range[int, 1], reason: str | None = None
     ) -> None:
@@ -186,6 +238,7 @@ class ModerationCog(commands.Cog):
 
     @rules.command(name="remove", description="Remove one of this server's prompt rules")
     @app_commands.describe(rule="The rule number shown by /wan-mod rules list", reason=_REASON)
+    @app_commands.autocomplete(rule=_rule_numbers)
     async def rules_remove(
         self, interaction: discord.Interaction, rule: app_commands.Range[int, 1], reason: str | None = None
     ) -> None:

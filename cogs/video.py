@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.domain.validation import Media, build_spec
+from bot.domain.validation import MAX_PROMPT_CHARS, Media, build_spec
 from bot.ui.flow import start_job
 
 if TYPE_CHECKING:
@@ -48,7 +48,8 @@ class VideoCog(commands.Cog):
     async def video(
         self,
         interaction: discord.Interaction,
-        prompt: str,
+        # Discord enforces the length while the member types; build_spec checks it again.
+        prompt: app_commands.Range[str, 1, MAX_PROMPT_CHARS],
         duration: str | None = None,
         resolution: str | None = None,
         image: discord.Attachment | None = None,

@@ -43,8 +43,8 @@ SANDBOX_VIDEO_URL = SANDBOX_SCHEME + SANDBOX_VIDEO_NAME
 
 FAIL_HOOK = "sandbox:fail"
 REFUSE_HOOK = "sandbox:refuse"
-FAIL_MESSAGE = "sandbox render failed as requested"
-REFUSE_MESSAGE = "sandbox moderation refused the prompt as requested"
+FAIL_MESSAGE = "The prompt asked the sandbox for a failure (sandbox:fail)."
+REFUSE_MESSAGE = "The prompt asked the sandbox for a refusal (sandbox:refuse)."
 
 # Share of the render time a task reports QUEUED before it reports RUNNING.
 QUEUED_FRACTION = 0.1

@@ -146,6 +146,7 @@ def build_services(
             max_in_flight=config.limits.max_in_flight,
             poll_stretch=CALLBACK_FALLBACK_STRETCH if config.callbacks.enabled else 1.0,
             step_wait_seconds=config.loop.tick_seconds,
+            poll_patience=config.provider.poll_patience,
         ),
     )
     # Plain http downloads only when the provider itself is plain http (a local test server).

@@ -37,7 +37,14 @@ from typing import Any
 
 from bot.domain.clock import Clock
 from bot.domain.models import Job, JobState, VideoSpec
-from bot.domain.schedule import backoff_delay, expected_render_seconds, first_check_delay, next_check_delay
+from bot.domain.schedule import (
+    DEFAULT_PATIENCE,
+    RenderEstimate,
+    backoff_delay,
+    estimate_render,
+    first_check_delay,
+    next_check_delay,
+)
 from bot.providers.base import (
     AmbiguousSubmitError,
     PermanentProviderError,
@@ -79,7 +86,10 @@ _RESOLVE_ATTEMPTS = 3
 _UNRECORDED_LOG_EVERY = 30
 # An unexpected exception in one job's step reschedules only that job, this far out.
 _CRASH_RETRY_SECONDS = 60.0
-_HISTORY_TTL_SECONDS = 300.0
+_HISTORY_TTL_SECONDS = 60.0
+# Discord rate-limits message edits: a job's progress message is never edited more often than this,
+# not even for a state change (the last edit, the pointer to the result, waits for it if needed).
+MIN_PROGRESS_EDIT_GAP_SECONDS = 15.0
 
 
 @dataclass(slots=True)
@@ -96,6 +106,8 @@ class RunnerSettings:
     # How long a tick waits for its steps. A step still running then (a slow download, a channel
     # in slowmode, a rate-limited route) finishes on its own, and the loop goes on checking the rest.
     step_wait_seconds: float = 5.0
+    # Later status gaps as a share of the time rendered so far (provider.poll_patience).
+    poll_patience: float = DEFAULT_PATIENCE
 
 
 @dataclass(slots=True)
@@ -122,6 +134,15 @@ class RunnerStats:
 def _who(job: Job) -> str:
     """The ids every job log line carries, in one greppable form."""
     return f"job={job.id} guild={job.guild_id} member={job.member_id}"
+
+
+def _end_not_shown(job: Job) -> bool:
+    """An ended job whose progress message was not edited after it ended. (The same instant counts as
+    before: only a job the runner scheduled for it is looked at, and a successful edit unschedules it.)"""
+    ended_at = job.delivered_at if job.state is JobState.DELIVERED else job.finished_at
+    if not job.state.is_terminal or job.progress_message_id is None or ended_at is None:
+        return False
+    return job.progress_edited_at is None or job.progress_edited_at <= ended_at
 
 
 def _member_text(text: str | None, fallback: str) -> str:
@@ -171,6 +192,12 @@ class JobRunner:
         # job id → (job, the create's answer, when it came, attempt). Retried first on every tick.
         self._unrecorded: dict[int, tuple[Job, SubmitResult, datetime, int]] = {}
         self._unrecorded_failures: dict[int, int] = {}
+        self._history: dict[tuple[str, int, str], tuple[RenderEstimate, float]] = {}
+        # State-change edits held back by the edit gap: job id → when the gap allows it.
+        self._held_edits: dict[int, datetime] = {}
+        # Rendering jobs whose bar and ETA are due a refresh without a status check: job id → when.
+        # In memory: after a restart the next status check starts it again.
+        self._refresh_at: dict[int, datetime] = {}
 
     # --- the loop body -----------------------------------------------------------------------
 
@@ -206,6 +233,7 @@ class JobRunner:
         places = self._changed_positions(still_waiting) if queue is not None else []
         if places:
             await asyncio.gather(*(show_place(job, position) for job, position in places))
+        await self._edit_held(now)
         self.stats.ticks += 1
         self.stats.last_tick_at = self.clock()
         self.stats.last_tick_seconds = time.perf_counter() - started
@@ -294,6 +322,8 @@ class JobRunner:
         first = job.id not in self._shown_positions
         if await self._progress(job.id, force=first, queue_position=position):
             self._shown_positions[job.id] = position
+        elif first:
+            self._queue_read_at = None  # held back by the edit gap: read the queue again next tick
 
     async def check_now(self, job_id: int) -> bool:
         """Look at one job at once (a completion callback said it may be done). True if it was stepped."""
@@ -331,6 +361,8 @@ class JobRunner:
         elif state.is_released and not job.notified:
             # A notice may have gone out before a crash or a failed write: look before posting again.
             await self._notify_ended(job, may_be_posted=True)
+        elif _end_not_shown(job):
+            await self._show_end(job.id)  # the last progress edit waited for the edit gap
         else:
             # Nothing left to do; clear the schedule so the due scan never sees it again.
             await self.jobs.update(job.id, next_check_at=None)
@@ -419,8 +451,8 @@ class JobRunner:
         memory and written on the next ticks: the job is never mistaken for an unconfirmed create
         and released while a paid task runs at the provider."""
         try:
-            expected = await self._expected_seconds(job.spec)
-            first_check = first_check_delay(expected, self.settings.poll_interval, stretch=self.settings.poll_stretch)
+            estimate = await self.estimate(job.spec)
+            first_check = self._first_check_delay(estimate)
             async with self.db.transaction() as tx:
                 moved = await self.jobs.transition(
                     tx,
@@ -579,10 +611,14 @@ class JobRunner:
             return
 
         # Still queued, running or an unknown word: look again later.
-        expected = await self._expected_seconds(job.spec)
+        estimate = await self.estimate(job.spec)
         rendering_for = (now - (job.submitted_at or job.accepted_at)).total_seconds()
         delay = next_check_delay(
-            rendering_for, expected, self.settings.poll_interval, stretch=self.settings.poll_stretch
+            rendering_for,
+            estimate.expected,
+            self.settings.poll_interval,
+            patience=self.settings.poll_patience,
+            stretch=self.settings.poll_stretch,
         )
         new_state = JobState.RENDERING if status.state is TaskState.RUNNING else job.state
         async with self.db.transaction() as tx:
@@ -664,7 +700,7 @@ class JobRunner:
                 message_id,
                 as_link,
             )
-            await self._progress(job.id, force=True)
+            await self._show_end(job.id)
 
     async def _retry_delivery(self, job: Job, error: DeliveryError, report: TickReport) -> None:
         if error.waiting:
@@ -795,6 +831,7 @@ class JobRunner:
                 return
             log.error("job end notice gave up %s: %s", _who(job), error.detail)
         await self.jobs.update(job.id, notified=True, next_check_at=None)
+        await self._show_end(job.id)
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -806,11 +843,13 @@ class JobRunner:
         if queue_position is not None and job.state is not JobState.ACCEPTED:
             return False  # it left the queue meanwhile; its own step shows the new state
         now = self.clock()
-        if (
-            not force
-            and job.progress_edited_at is not None
-            and (now - job.progress_edited_at).total_seconds() < self.settings.progress_edit_seconds
-        ):
+        since_last = (now - job.progress_edited_at).total_seconds() if job.progress_edited_at else None
+        if since_last is not None and since_last < MIN_PROGRESS_EDIT_GAP_SECONDS:
+            if force and queue_position is None and not job.state.is_terminal and job.progress_edited_at:
+                # Shown once the gap has passed (in memory: after a restart the next check shows it).
+                self._held_edits[job_id] = job.progress_edited_at + timedelta(seconds=MIN_PROGRESS_EDIT_GAP_SECONDS)
+            return False
+        if not force and since_last is not None and since_last < self.settings.progress_edit_seconds:
             return False
         try:
             await self.events.progress(job, queue_position=queue_position)
@@ -818,21 +857,69 @@ class JobRunner:
             log.warning("job progress update failed %s", _who(job), exc_info=True)
             return False
         await self.jobs.update(job_id, progress_edited_at=now)
+        await self._plan_refresh(job, now)
         return True
 
-    def _first_check_delay(self, expected: float) -> float:
-        return first_check_delay(expected, self.settings.poll_interval, stretch=self.settings.poll_stretch)
+    async def _edit_held(self, now: datetime) -> None:
+        """Progress edits that wait for no status check: held-back state changes, then bar refreshes.
 
-    async def _expected_seconds(self, spec: VideoSpec) -> float:
+        At most ``concurrency`` a tick, the most overdue first: they are cosmetic, and a burst of
+        edits would only queue behind Discord's rate limits; the rest go out on the next ticks."""
+        ready: list[int] = []
+        for pending in (self._held_edits, self._refresh_at):
+            due = sorted((at, job_id) for job_id, at in pending.items() if at <= now and job_id not in self._busy)
+            for _, job_id in due[: max(0, self.settings.concurrency - len(ready))]:
+                del pending[job_id]
+                if job_id not in ready:
+                    ready.append(job_id)
+        if ready:
+            await asyncio.gather(*(self._progress(job_id, force=True) for job_id in ready))
+
+    async def _plan_refresh(self, job: Job, now: datetime) -> None:
+        """After an edit of a rendering job: when its bar next moves, until it says "longer than usual"."""
+        self._refresh_at.pop(job.id, None)
+        if job.state not in (JobState.SUBMITTED, JobState.RENDERING):
+            return
+        since = job.submitted_at or job.accepted_at
+        finish = since + timedelta(seconds=(await self.estimate(job.spec)).expected)
+        if now > finish:
+            return  # it says "longer than usual" now; the relative timestamps tick by themselves
+        gap = timedelta(seconds=self.settings.progress_edit_seconds)
+        floor = timedelta(seconds=MIN_PROGRESS_EDIT_GAP_SECONDS)
+        # Also right after the expected finish, so "longer than usual" shows when it becomes true.
+        self._refresh_at[job.id] = max(now + floor, min(now + gap, finish + timedelta(seconds=1)))
+
+    async def _show_end(self, job_id: int) -> None:
+        """The progress message's last edit: one line pointing at the result or saying what happened.
+
+        Within the edit gap of the previous edit, the job is looked at again once the gap has passed
+        (a timestamp in SQLite, so a restart does it too); a failed edit is not retried."""
+        if await self._progress(job_id, force=True):
+            await self.jobs.update(job_id, next_check_at=None)
+            return
+        job = await self.jobs.get(job_id)
+        if job is None or not _end_not_shown(job) or job.progress_edited_at is None:
+            return
+        allowed_at = job.progress_edited_at + timedelta(seconds=MIN_PROGRESS_EDIT_GAP_SECONDS)
+        if allowed_at > self.clock():
+            await self.jobs.update(job_id, next_check_at=allowed_at)
+        else:
+            await self.jobs.update(job_id, next_check_at=None)
+
+    def _first_check_delay(self, estimate: RenderEstimate) -> float:
+        return first_check_delay(estimate, self.settings.poll_interval, stretch=self.settings.poll_stretch)
+
+    async def estimate(self, spec: VideoSpec) -> RenderEstimate:
+        """What recent renders of this shape say about the next one (cached a minute per shape)."""
         key = (spec.mode.value, spec.duration, spec.resolution)
         cached = self._history.get(key)
-        now = time.monotonic()
+        now = self.clock().timestamp()  # the bot's clock, so virtual time in tests and benches ages it too
         if cached is not None and now - cached[1] < _HISTORY_TTL_SECONDS:
             return cached[0]
         history = await self.jobs.recent_render_seconds(spec)
-        expected = expected_render_seconds(history, self.provider.expected_render_seconds(spec))
-        self._history[key] = (expected, now)
-        return expected
+        estimate = estimate_render(history, self.provider.expected_render_seconds(spec))
+        self._history[key] = (estimate, now)
+        return estimate
 
     async def _alert(self, guild_id: int, code: str, detail: str) -> None:
         if self.alerts is None:

@@ -232,11 +232,8 @@ class DiscordJobEvents:
         return await find_posted(self.bot, channel, lambda message: message.content == text, since, what="notice scan")
 
     async def ended(self, job: Job) -> None:
-        if job.progress_message_id is not None:
-            try:
-                await self.progress(job)
-            except (discord.HTTPException, DeliveryError):
-                log.warning("job progress update failed job=%d guild=%d member=%d", job.id, job.guild_id, job.member_id)
+        """The one message that says why a job ended and that the credits are back (the runner then
+        shrinks the progress message to one line)."""
         if job.state is JobState.CANCELLED:
             return  # the member did it themselves and was answered then
         if job.error_code == "delivery_failed":

@@ -19,6 +19,7 @@ from bot.services.jobs import Accepted, JobRequest
 from bot.ui import render
 from bot.ui.channels import cannot_post_reason
 from bot.ui.errors import report_error
+from bot.ui.progress import progress_text
 
 if TYPE_CHECKING:
     from bot.app import WanBot
@@ -294,7 +295,7 @@ async def open_progress_message(bot: WanBot, interaction: discord.Interaction, a
     if not isinstance(channel, discord.abc.Messageable):
         return
     try:
-        message = await channel.send(render.progress_text(accepted.job, bot.clock()))
+        message = await channel.send(progress_text(accepted.job, bot.clock()))
     except discord.HTTPException:
         # The job goes on; only the live progress display is lost.
         log.warning(

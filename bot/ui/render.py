@@ -9,12 +9,11 @@ import discord
 from bot.domain import discord_limits as limits
 from bot.domain import markdown
 from bot.domain.models import Balance, Job, JobState, VideoSpec
-from bot.domain.moderation import ReviewState
 from bot.services.jobs import Accepted, Quote
 
 PROMPT_PREVIEW_CHARS = 300
 _COLOR = discord.Colour.from_rgb(88, 101, 242)
-_SANDBOX_NOTE = "Sandbox render: a sample clip, no provider credits were spent."
+_SANDBOX_NOTE = "Sandbox render: a sample clip. No provider credits were spent."
 
 
 def timestamp(moment: datetime, style: str = "R") -> str:
@@ -92,47 +91,23 @@ def confirm_text(spec: VideoSpec, quote: Quote) -> str:
     )
 
 
-def progress_text(
-    job: Job, now: datetime, review: ReviewState | None = None, *, queue_position: int | None = None
-) -> str:
-    """The public progress message. It names the member without pinging them (no allowed mentions).
-
-    ``review``: where a delivered job stands in review mode (None: posted directly).
-    ``queue_position``: a waiting job's place in the fair queue (1 = next)."""
-    head = f"🎬 **Job #{job.id}** for <@{job.member_id}> · {spec_line(job.spec)}"
-    state = job.state
-    if state is JobState.ACCEPTED and queue_position is not None:
-        ahead = queue_position - 1
-        line = (
-            f"⏳ Queued: number **{queue_position}** in line for the renderer"
-            f" ({ahead} job{'s' if ahead != 1 else ''} ahead; members take turns)."
-        )
-    elif state is JobState.ACCEPTED:
-        line = "⏳ Queued: waiting to be sent to the renderer."
-    elif state in (JobState.SUBMITTED, JobState.RENDERING):
-        # A relative timestamp ticks in every client by itself, so no edit is needed to keep it current.
-        since = job.submitted_at or job.accepted_at
-        line = f"🎞️ Rendering, started {timestamp(since)}."
-    elif state in (JobState.SUCCEEDED, JobState.DELIVERING):
-        line = "📤 Finished: posting the video."
-    elif state is JobState.DELIVERED and review is ReviewState.PENDING:
-        line = "🔎 Done: a moderator will look at the video before it is posted here."
-    elif state is JobState.DELIVERED and review is ReviewState.REJECTED:
-        line = "🚫 Done, but a moderator did not approve the video for this channel."
-    elif state is JobState.DELIVERED:
-        line = "✅ Done: the video is posted below."
-    elif state is JobState.CANCELLED:
-        line = f"🚫 Cancelled. {job.price} credits returned."
-    else:
-        reason = job.error_message or "It did not finish."
-        line = f"❌ {state.label.capitalize()}: {reason} {job.price} credits returned."
-    return f"{head}\n{line}"
+def sentence(text: str) -> str:
+    """A reason as one sentence: capital first, a full stop last, spaces tidied."""
+    text = " ".join(text.split())
+    if not text:
+        return ""
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?…" else text + "."
 
 
 def ended_notice(job: Job) -> str:
-    reason = job.error_message or "It did not finish."
-    verb = {JobState.REFUSED: "was refused", JobState.TIMED_OUT: "timed out"}.get(job.state, "failed")
-    return f"<@{job.member_id}> your job **#{job.id}** {verb}. {reason} Your **{job.price}** credits are back."
+    """The one public message of a job that ended without a video; it pings only the member."""
+    reason = sentence(job.error_message or "") or "It did not finish."
+    what = {
+        JobState.REFUSED: "was refused",
+        JobState.TIMED_OUT: "timed out",
+    }.get(job.state, "failed")
+    return f"<@{job.member_id}>, your job **#{job.id}** {what}. {reason} Your **{job.price}** credits are back."
 
 
 def result_embed(job: Job, *, link: str | None = None) -> discord.Embed:
@@ -153,7 +128,7 @@ def result_embed(job: Job, *, link: str | None = None) -> discord.Embed:
 
 
 def result_text(job: Job, *, link: str | None = None) -> str:
-    text = f"<@{job.member_id}> your video is ready."
+    text = f"<@{job.member_id}>, your video is ready."
     if link:
         text += f" It is larger than this server's upload limit, so here is the link: {link}"
     return text

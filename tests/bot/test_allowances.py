@@ -136,7 +136,7 @@ async def test_the_queue_alternates_between_members(world_factory: Any) -> None:
             await world.video(member, prompt=prompt)
         await world.video(world.bob, prompt="b1")
         await world.video(world.mod, prompt="m1")
-        await world.env.advance_time(5)
+        await world.env.advance_time(16)  # a progress message is edited at most every 15 s
         # One job at the provider, the rest in line: alice's third job waits behind bob's and mod's.
         progress = {m.content.split("**")[1]: m.content for m in world.public() if "Queued" in m.content}
         assert len(progress) == 4
@@ -302,7 +302,7 @@ async def test_time_in_the_queue_counts_toward_the_job_timeout(world_factory: An
     async with world_factory(provider=provider, limits={"max_in_flight": 1, **NO_COOLDOWN}) as world:
         await world.video(world.alice)
         await world.video(world.bob)
-        await world.env.advance_time(10)
+        await world.env.advance_time(16)  # a progress message is edited at most every 15 s
         [waiting] = [m for m in world.public() if m.content.startswith("🎬 **Job #2**")]
         assert "number **1** in line" in waiting.content
         await world.env.advance_time(150)

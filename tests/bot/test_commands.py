@@ -23,7 +23,8 @@ async def test_credits_shows_balance_held_allowance_refill_and_entries(world_fac
         assert shown["Available"] == "350" and shown["Held by running jobs"] == "150"
         assert shown["Allowance"].startswith("500 per week")
         assert shown["Next refill"].startswith("<t:")
-        assert "held −150 · job #1" in shown["Last entries"] and "refill +500" in shown["Last entries"]
+        assert "**job #1** · 150 credits · held (running)" in shown["Last entries"]
+        assert "refill +500" in shown["Last entries"]
 
 
 async def test_only_moderators_see_another_members_credits(world_factory: Any) -> None:
@@ -48,7 +49,7 @@ async def test_jobs_lists_and_cancels_queued_jobs(world_factory: Any) -> None:
         assert job.state is JobState.CANCELLED
         assert (await world.balance(world.alice)).available == 500
         assert world.results() == []
-        assert "Cancelled" in world.public()[0].content
+        assert "cancelled. 80 credits returned" in world.public()[0].content
 
 
 async def test_jobs_cannot_cancel_once_sent(world_factory: Any) -> None:

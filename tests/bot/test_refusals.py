@@ -16,7 +16,6 @@ MP4 = ("clip.mp4", b"\x00\x00\x00\x20ftypisom" + b"0" * 64)
     ("options", "says"),
     [
         ({"prompt": " "}, "The prompt is empty"),
-        ({"prompt": "x" * 5001}, "the limit is 5000"),
         ({"image": PNG, "video": MP4}, "not both"),
         ({"video": MP4, "duration": "15"}, "Pick 5 or 10"),
         ({"image": MP4}, "Put videos in the `video` option"),

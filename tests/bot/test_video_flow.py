@@ -21,7 +21,7 @@ async def test_text_to_video_on_the_sandbox(world_factory: Any) -> None:
         await world.env.advance_time(30)
 
         [posted] = world.results()
-        assert posted.content.startswith(f"<@{world.alice.id}> your video is ready")
+        assert posted.content.startswith(f"<@{world.alice.id}>, your video is ready.")
         assert world.pings(posted) == ([world.alice.id], [], False)
         [attachment] = posted.attachments
         assert attachment.filename == "sandbox.mp4" and attachment.size > 1000
@@ -30,7 +30,7 @@ async def test_text_to_video_on_the_sandbox(world_factory: Any) -> None:
         fields = {field.name: field.value for field in embed.fields}
         assert fields["Cost"] == "80 credits" and fields["Duration"] == "5 s" and "Render time" in fields
         assert "Sandbox" in (embed.footer.text or "")
-        assert "Done" in world.public()[0].content
+        assert "done in" in world.public()[0].content and posted.jump_url in world.public()[0].content
         balance = await world.balance(world.alice)
         assert (balance.available, balance.held) == (420, 0)
         [job] = await world.jobs(world.alice)

@@ -14,6 +14,7 @@ COMMANDS = [
     "Remove video",
     "Transform with Wan",
     "credits",
+    "help",
     "jobs",
     "video",
     "wan-admin",
