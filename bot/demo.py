@@ -124,6 +124,9 @@ def _print(line: str) -> None:
 def main(options: argparse.Namespace | None = None) -> int:
     """The transcript by default; ``--browser`` serves the page, ``--screenshots DIR`` plays the tour."""
     logging.basicConfig(level=logging.WARNING, format="  [log] %(levelname)s %(name)s: %(message)s")
+    if options is not None and (getattr(options, "browser", False) or getattr(options, "screenshots", None)):
+        # discord.py's start-up notes (no voice, intents) say nothing to a person trying the bot.
+        logging.getLogger("discord").setLevel(logging.ERROR)
     if options is not None and getattr(options, "browser", False):
         from bot.demo_live import serve
 

@@ -67,6 +67,7 @@ async def populate(env: Any, bot: WanBot) -> DemoWorld:
             guild.default_role: discord.PermissionOverwrite(view_channel=False),
             mods: discord.PermissionOverwrite(view_channel=True),
             admins: discord.PermissionOverwrite(view_channel=True),
+            bot.user: discord.PermissionOverwrite(view_channel=True),
         },
     )
     world = DemoWorld(
