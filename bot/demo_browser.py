@@ -57,11 +57,19 @@ def chromium_path() -> Path | None:
     return None
 
 
-def missing_screenshots() -> str | None:
-    """One line saying what to install for ``--screenshots`` (Playwright and a Chromium), or None."""
+def missing_extra() -> str | None:
+    """One line saying what to install for the whole ``browser`` extra (with Playwright), or None."""
     missing = _missing((*PREVIEW_MODULES, "playwright"))
     if missing:
         return f"Screenshots need the 'browser' extra (missing: {', '.join(missing)}): {INSTALL_EXTRA}"
+    return None
+
+
+def missing_screenshots() -> str | None:
+    """One line saying what to install for ``--screenshots`` (the extra and a Chromium), or None."""
+    problem = missing_extra()
+    if problem:
+        return problem
     if chromium_path() is None:
         return f"Screenshots need Chromium, and none was found: {INSTALL_CHROMIUM}"
     return None

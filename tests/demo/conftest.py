@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from bot.demo_browser import CHROMIUM_FLAGS, chromium_path, missing_preview, missing_screenshots
+from bot.demo_browser import CHROMIUM_FLAGS, chromium_path, missing_extra, missing_preview, missing_screenshots
 
 ROOT = Path(__file__).resolve().parents[2]
 _NOT_RUN: list[str] = []
@@ -43,6 +43,11 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 @pytest.fixture
 def needs_page_browser() -> None:
     require(missing_preview() or missing_screenshots())
+
+
+@pytest.fixture
+def needs_extra() -> None:
+    require(missing_extra())
 
 
 @pytest.fixture
