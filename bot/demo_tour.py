@@ -78,6 +78,8 @@ async def _session(world: DemoWorld, channel: Any, viewers: list[Any]) -> AsyncI
 
 async def _shoot(preview: Any, folder: Path, name: str, *, viewer: Any, target: Any, out: Write) -> Shot:
     path = folder / f"{name}.png"
+    # Republish first: relative times ("started 10 seconds ago") are shown as of the last publication.
+    await preview.refresh()
     capture = await preview.screenshot(path, viewer=viewer, target=target, media_time=MEDIA_TIME)
     shot = Shot(name, path, capture.output_width, capture.output_height, capture.ready, capture.complete)
     state = ", ".join(word for word, ok in (("ready", shot.ready), ("complete", shot.complete)) if ok) or "not ready"
