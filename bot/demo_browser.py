@@ -71,7 +71,7 @@ def missing_screenshots() -> str | None:
     if problem:
         return problem
     if chromium_path() is None:
-        return f"Screenshots need Chromium, and none was found: {INSTALL_CHROMIUM}"
+        return f"Screenshots and the browser tests need Chromium, and none was found: {INSTALL_CHROMIUM}"
     return None
 
 
