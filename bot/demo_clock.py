@@ -64,12 +64,10 @@ class SerializedClock:
             raise RuntimeError("this SimCord preview has no _action hook; the browser demo supports SimCord 3.2")
 
         async def serialized(context_id: Any, body: Any) -> Any:
+            # What an action changes reaches its own page with its receipt, but not the other open pages
+            # (another tab, another viewer): the next clock step sees the change and republishes them all.
             async with self._turn:
-                try:
-                    return await original(context_id, self._rebase(context_id, body))
-                finally:
-                    # What the action changed reached the page with its own receipt: not a reason to refresh.
-                    self._seen = self._fingerprint()
+                return await original(context_id, self._rebase(context_id, body))
 
         self._preview._action = serialized
         self._seen = self._fingerprint()
