@@ -2,11 +2,13 @@
 against a simulated Discord (SimCord). No token, no network.
 
 It plays one member's ``/video`` through to the posted video, then ``/credits``, and prints
-what a person in the channel would have seen.
+what a person in the channel would have seen. ``--browser`` (bot/demo_live.py) lets a person use
+it in a Discord-like page instead; ``--screenshots DIR`` (bot/demo_tour.py) takes the README's pictures.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import re
@@ -115,6 +117,22 @@ async def run_demo(out: Write = print, *, render_seconds: float = 20) -> int:
     return 0
 
 
-def main() -> int:
+def _print(line: str) -> None:
+    print(line, file=sys.stdout, flush=True)
+
+
+def main(options: argparse.Namespace | None = None) -> int:
+    """The transcript by default; ``--browser`` serves the page, ``--screenshots DIR`` plays the tour."""
     logging.basicConfig(level=logging.WARNING, format="  [log] %(levelname)s %(name)s: %(message)s")
-    return asyncio.run(run_demo(lambda line: print(line, file=sys.stdout, flush=True)))
+    if options is not None and (getattr(options, "browser", False) or getattr(options, "screenshots", None)):
+        # discord.py's start-up notes (no voice, intents) say nothing to a person trying the bot.
+        logging.getLogger("discord").setLevel(logging.ERROR)
+    if options is not None and getattr(options, "browser", False):
+        from bot.demo_live import serve
+
+        return asyncio.run(serve(_print, port=options.port, speed=options.speed))
+    if options is not None and getattr(options, "screenshots", None):
+        from bot.demo_tour import take_tour
+
+        return asyncio.run(take_tour(_print, Path(options.screenshots)))
+    return asyncio.run(run_demo(_print))

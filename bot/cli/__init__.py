@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.config import Config, ConfigError, load_config
+from bot.demo_options import add_demo_arguments
 
 GETTING_STARTED = """\
 No Discord token is configured, so the bot cannot connect.
@@ -61,7 +62,10 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="register in this server only, instantly (repeatable); default: globally",
     )
-    commands.add_parser("demo", parents=[common], help="the offline demo on a simulated Discord; no token, no network")
+    demo = commands.add_parser(
+        "demo", parents=[common], help="the offline demo on a simulated Discord; no token, no network"
+    )
+    add_demo_arguments(demo)
     backup = commands.add_parser(
         "backup", parents=[common], help="copy the live database consistently (safe while the bot runs)"
     )
@@ -161,7 +165,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "demo":
         from bot.demo import main as demo_main
 
-        return demo_main()
+        return demo_main(args)
     if command == "check":
         from bot.cli.check import run_check
 
