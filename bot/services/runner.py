@@ -187,7 +187,6 @@ class JobRunner:
         # Queue positions last shown per waiting job, so a message is edited only when its place changes.
         self._shown_positions: dict[int, int] = {}
         self._queue_read_at: datetime | None = None
-        self._history: dict[tuple[str, int, str], tuple[float, float]] = {}
         # Task ids the provider gave that the database could not record yet (busy, locked, full):
         # job id → (job, the create's answer, when it came, attempt). Retried first on every tick.
         self._unrecorded: dict[int, tuple[Job, SubmitResult, datetime, int]] = {}
