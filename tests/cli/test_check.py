@@ -15,7 +15,11 @@ API_KEY = "sk-check-0123456789abcdef"
 
 
 def provider(server: FakeWan26ai, key: str = API_KEY) -> str:
-    return f'[provider]\nkind = "wan26ai"\nbase_url = "{server.base_url}"\napi_key = "{key}"\n'
+    # A global cap: a paid provider without one (or a server list) is a safety problem of its own.
+    return (
+        f'[provider]\nkind = "wan26ai"\nbase_url = "{server.base_url}"\napi_key = "{key}"\n'
+        "[budget]\nglobal_cap = 100000\n"
+    )
 
 
 async def test_a_bad_config_is_named_in_plain_words(tmp_path: Path, cli: Cli) -> None:
@@ -59,7 +63,8 @@ async def test_a_working_setup_passes(tmp_path: Path, cli: Cli, discord_api: Fak
         path = write_config(tmp_path, provider(server) + f'[discord]\ntoken = "{DISCORD_TOKEN}"\n')
         result = await cli("check", "--config", str(path))
     assert result.code == 0, result.out
-    assert f"ok       provider: wan26ai at {server.base_url} accepted the API key" in result.out
+    assert f"ok       provider: live: wan26ai at {server.base_url} (real renders" in result.out
+    assert "the API key was accepted" in result.out
     assert f"token accepted: logged in as wanbot (application {APPLICATION_ID})" in result.out
     assert f"client_id={APPLICATION_ID}" in result.out and "applications.commands" in result.out
     assert "Everything needed to run looks right." in result.out
