@@ -137,6 +137,10 @@ class WanBot(commands.Bot):
     async def on_guild_join(self, guild: discord.Guild) -> None:
         await self._leave_disallowed_guilds([guild])
 
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        # What a guild arriving after READY can also look like (a reconnect, or a simulated join).
+        await self._leave_disallowed_guilds([guild])
+
     async def _guild_is_allowed(self, interaction: discord.Interaction) -> bool:
         # Between joining a server that is not allowed and leaving it (or if leaving failed).
         allowed = self.config.discord.allowed_guild_ids
