@@ -55,11 +55,15 @@ async def run_bot(config: Config, token: str, *, debug: bool, notes: list[str], 
     stopping = _stop_on_signals(bot)
     try:
         async with bot:
-            await bot.start(token)
-    except asyncio.CancelledError:
-        # A signal's close() shuts the HTTP session under a gateway connect in progress.
-        if not stopping:
-            raise
+            try:
+                await bot.start(token)
+            except BaseException:
+                # A signal's close() pulls the HTTP session and the gateway from under a connect
+                # or reconnect in progress, which then fails in whatever way it happens to (a
+                # cancelled request, or discord.py finding no websocket): that is the stop asked for.
+                if not (stopping and bot.is_closed()):
+                    raise
+                log.debug("the connection ended while stopping", exc_info=True)
     except discord.LoginFailure:
         err(_TOKEN_REFUSED)
         return 1

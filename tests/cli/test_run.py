@@ -2,8 +2,8 @@
 database opened before Discord is contacted, and SIGTERM as a clean stop with exit status 0.
 
 Discord is a loopback fake (tests/fakes/discord_api.py) reached through WANBOT_DISCORD_API_BASE;
-it answers the REST login but has no gateway, so a started bot sits retrying the gateway, which
-is enough to stop it with a signal.
+it answers the REST login, and the gateway is a loopback port that never answers, so a started
+bot waits on its gateway handshake, which is enough to stop it with a signal.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sqlite3
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -35,14 +36,23 @@ async def api() -> AsyncIterator[FakeDiscordApi]:
         await fake.stop()
 
 
-def _env(tmp_path: Path, api_base: str, token: str = DISCORD_TOKEN) -> dict[str, str]:
+@pytest.fixture
+def silent_gateway() -> Iterator[str]:
+    """A loopback port that takes connections and never answers: the gateway handshake just waits."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        yield f"ws://127.0.0.1:{sock.getsockname()[1]}/"
+
+
+def _env(tmp_path: Path, api_base: str, token: str = DISCORD_TOKEN, gateway: str | None = None) -> dict[str, str]:
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp_path),
         "DISCORD_TOKEN": token,
         "WANBOT_DISCORD_API_BASE": api_base,
-        # No gateway: connecting is refused, and discord.py keeps retrying until it is stopped.
-        "WANBOT_DISCORD_GATEWAY": closed_port_url().replace("http://", "ws://") + "/",
+        # Never a real address: a silent loopback port, or one where connecting is refused.
+        "WANBOT_DISCORD_GATEWAY": gateway or closed_port_url().replace("http://", "ws://") + "/",
     }
 
 
@@ -127,9 +137,11 @@ async def test_a_data_folder_this_user_cannot_write_names_the_folder_and_user(tm
     ]
 
 
-async def test_sigterm_stops_the_bot_cleanly_with_status_zero(tmp_path: Path, api: FakeDiscordApi) -> None:
+async def test_sigterm_stops_the_bot_cleanly_with_status_zero(
+    tmp_path: Path, api: FakeDiscordApi, silent_gateway: str
+) -> None:
     database = tmp_path / "wanbot.sqlite3"
-    process = await _start(write_config(tmp_path), _env(tmp_path, api.base))
+    process = await _start(write_config(tmp_path), _env(tmp_path, api.base, gateway=silent_gateway))
     assert process.stderr is not None
     seen: list[str] = []
     # setup_hook's last log line: the database is open, the job loop and the cogs are loaded.
