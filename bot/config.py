@@ -361,7 +361,10 @@ def config_from_mapping(
     try:
         return Config.model_validate(merged)
     except ValidationError as error:
-        raise ConfigError(_format_error(error, source)) from None
+        text = _format_error(error, source)
+        if env.get(ENV_PROVIDER):
+            text = text.replace("  - provider.kind:", f"  - provider.kind (from {ENV_PROVIDER}):")
+        raise ConfigError(text) from None
 
 
 # Environment variable -> (section, key) it overrides.

@@ -95,6 +95,8 @@ def test_wan_provider_beside_the_key_leaves_the_sandbox(tmp_path: Path) -> None:
     config, notes = load_config_with_notes(example_like, environ={"WAN_API_KEY": "k", "WAN_PROVIDER": "wan26ai"})
     assert config.provider.effective_kind == "wan26ai" and notes == []
     assert provider_summary(config).startswith("wan26ai at https://wan26ai.app (real renders")
+    with pytest.raises(ConfigError, match=r"provider\.kind \(from WAN_PROVIDER\): must be one of"):
+        load_config(example_like, environ={"WAN_PROVIDER": "wan2.6"})
     _, notes = load_config_with_notes(example_like, environ={"WAN_PROVIDER": "apimall"})
     assert notes == ["WAN_PROVIDER=apimall but no API key is set, so the free sandbox runs instead. Set WAN_API_KEY"]
 
