@@ -16,8 +16,9 @@ fi
 version="$("$venv/bin/python" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
 lock="requirements/dev-$version.txt"
 [ -f "$lock" ] || lock="requirements/dev.txt"
-wanted="$(cat "$lock" pyproject.toml | sha256sum | cut -c1-16)-$("$venv/bin/python" -c 'import sys; print(sys.version.split()[0])')-$1"
-stamp="$venv/.installed"
+wanted="$(cat "$lock" pyproject.toml | sha256sum | cut -c1-16)-$("$venv/bin/python" -c 'import sys; print(sys.version.split()[0])')"
+# One stamp per extra: the demo and the tests share .venv without reinstalling for each other.
+stamp="$venv/.installed-$1"
 if [ "$(cat "$stamp" 2>/dev/null || true)" != "$wanted" ]; then
   pip=("$venv/bin/python" -m pip --quiet --disable-pip-version-check)
   # Exactly the locked versions, each checked against its hash.

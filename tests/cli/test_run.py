@@ -137,8 +137,9 @@ async def test_a_data_folder_this_user_cannot_write_names_the_folder_and_user(tm
     ]
 
 
-async def test_sigterm_stops_the_bot_cleanly_with_status_zero(
-    tmp_path: Path, api: FakeDiscordApi, silent_gateway: str
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+async def test_a_stop_signal_stops_the_bot_cleanly_with_status_zero(
+    tmp_path: Path, api: FakeDiscordApi, silent_gateway: str, sig: signal.Signals
 ) -> None:
     database = tmp_path / "wanbot.sqlite3"
     process = await _start(write_config(tmp_path), _env(tmp_path, api.base, gateway=silent_gateway))
@@ -150,11 +151,11 @@ async def test_sigterm_stops_the_bot_cleanly_with_status_zero(
         assert line, "the bot ended before it started: " + "".join(seen)
         seen.append(line.decode())
     assert api.logins == 1
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(sig)
     code, rest = await _finish(process)
     err = "".join(seen) + rest
     assert code == 0, err
-    assert "SIGTERM received: stopping" in err and "stopped cleanly" in err
+    assert f"{sig.name} received: stopping" in err and "stopped cleanly" in err
     assert "Traceback" not in err
     # Closed, not killed: SQLite folds the write-ahead log back in when the last connection closes.
     assert not Path(f"{database}-wal").exists()  # noqa: ASYNC240 - one stat() after the process ended
