@@ -74,6 +74,8 @@ class WanBot(commands.Bot):
         self.metrics = BotMetrics()
         self.callbacks: CallbackService | None = None
         self.ops_server: OpsServer | None = None
+        # Set when close() starts: commands are refused while the last tick finishes.
+        self.stopping = False
 
     async def setup_hook(self) -> None:
         config = self.config
@@ -105,7 +107,7 @@ class WanBot(commands.Bot):
         self.metrics.bind(
             jobs=self.services.job_repo, ledger=self.services.ledger, runner_stats=self.services.runner.stats
         )
-        self.tree.interaction_check = self._guild_is_allowed  # type: ignore[method-assign]
+        self.tree.interaction_check = self._accepts_interaction  # type: ignore[method-assign]
         self.add_dynamic_items(*DYNAMIC_ITEMS, *REVIEW_ITEMS, *REPORT_ITEMS, *PAGE_ITEMS)
         install_error_handler(self.tree)
         # Before the loop starts, so the first job submitted already carries its callback URL.
@@ -141,7 +143,12 @@ class WanBot(commands.Bot):
         # What a guild arriving after READY can also look like (a reconnect, or a simulated join).
         await self._leave_disallowed_guilds([guild])
 
-    async def _guild_is_allowed(self, interaction: discord.Interaction) -> bool:
+    async def _accepts_interaction(self, interaction: discord.Interaction) -> bool:
+        if self.stopping:
+            await interaction.response.send_message(
+                "The bot is restarting. Try again in a minute; nothing was charged.", ephemeral=True
+            )
+            return False
         # Between joining a server that is not allowed and leaving it (or if leaving failed).
         allowed = self.config.discord.allowed_guild_ids
         if not allowed or interaction.guild_id is None or interaction.guild_id in allowed:
@@ -221,6 +228,7 @@ class WanBot(commands.Bot):
         log.info("web server listening on %s: /healthz, /metrics; callbacks %s", server.local_url, state)
 
     async def close(self) -> None:
+        self.stopping = True
         try:
             # The server first: no callback may start a job check while everything shuts down.
             server, self.ops_server = self.ops_server, None
