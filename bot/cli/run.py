@@ -2,9 +2,9 @@
 
 The database is opened and migrated before Discord is contacted, so a bad path fails in a second.
 Every expected failure (database, Discord unreachable, token refused) ends in one line on stderr
-and exit status 1. SIGTERM (``docker stop``) and SIGINT stop the bot the same graceful way: the
-gateway closes so no new command arrives, the job loop's current tick finishes (bounded, see
-cogs/runner.py), the web server stops, and the database is closed; then the exit status is 0.
+and exit status 1. SIGTERM (``docker stop``) and SIGINT stop the bot the same graceful way (WanBot.close):
+commands are refused from then on, the web server stops, the job loop's current tick finishes
+(bounded, see cogs/runner.py), the gateway closes and the database is closed; exit status 0.
 """
 
 from __future__ import annotations
