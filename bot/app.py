@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 
 import aiohttp
 import discord
 from discord.ext import commands
 
-from bot.config import Config
+from bot.config import Config, provider_summary
 from bot.domain.clock import Clock
 from bot.domain.models import Job
 from bot.ops.callbacks import CallbackService
@@ -77,6 +78,8 @@ class WanBot(commands.Bot):
         self.metrics = BotMetrics()
         self.callbacks: CallbackService | None = None
         self.ops_server: OpsServer | None = None
+        # Set when close() starts: commands are refused while the last tick finishes.
+        self.stopping = False
 
     async def setup_hook(self) -> None:
         config = self.config
@@ -89,7 +92,8 @@ class WanBot(commands.Bot):
         self.http_session = aiohttp.ClientSession(
             headers={"User-Agent": "wanbot/0.1 (+self-hosted Discord bot)"},
         )
-        self.db = await Database.open(config.database.path)
+        if self.db is None:  # ``run`` opens it before logging in, so a bad path fails first
+            self.db = await Database.open(config.database.path)
         provider = InstrumentedProvider(
             build_provider(config.provider, self.http_session, self.clock, log_bodies=self.log_bodies), self.metrics
         )
@@ -107,6 +111,7 @@ class WanBot(commands.Bot):
         self.metrics.bind(
             jobs=self.services.job_repo, ledger=self.services.ledger, runner_stats=self.services.runner.stats
         )
+        self.tree.interaction_check = self._accepts_interaction  # type: ignore[method-assign]
         self.add_dynamic_items(*DYNAMIC_ITEMS, *REVIEW_ITEMS, *REPORT_ITEMS, *PAGE_ITEMS)
         install_error_handler(self.tree)
         # Before the loop starts, so the first job submitted already carries its callback URL.
@@ -120,6 +125,58 @@ class WanBot(commands.Bot):
             self.tree.copy_global_to(guild=guild)
             synced = await self.tree.sync(guild=guild)
             log.info("synced %d commands to dev guild %d", len(synced), guild_id)
+
+    async def on_ready(self) -> None:
+        await self._leave_disallowed_guilds(self.guilds)
+        user = self.user
+        log.info(
+            "ready: logged in as %s (id %s) in %d servers, %d shard%s; provider %s; database %s",
+            user,
+            user.id if user else "?",
+            len(self.guilds),
+            self.shard_count or 1,
+            "" if (self.shard_count or 1) == 1 else "s",
+            provider_summary(self.config),
+            self.db.path if self.db is not None else "?",
+        )
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self._leave_disallowed_guilds([guild])
+
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        # What a guild arriving after READY can also look like (a reconnect, or a simulated join).
+        await self._leave_disallowed_guilds([guild])
+
+    async def _accepts_interaction(self, interaction: discord.Interaction) -> bool:
+        if self.stopping:
+            await interaction.response.send_message(
+                "The bot is restarting. Try again in a minute; nothing was charged.", ephemeral=True
+            )
+            return False
+        # Between joining a server that is not allowed and leaving it (or if leaving failed).
+        allowed = self.config.discord.allowed_guild_ids
+        if not allowed or interaction.guild_id is None or interaction.guild_id in allowed:
+            return True
+        await interaction.response.send_message("This bot is not available in this server.", ephemeral=True)
+        return False
+
+    async def _leave_disallowed_guilds(self, guilds: Sequence[discord.Guild]) -> None:
+        allowed = self.config.discord.allowed_guild_ids
+        if not allowed:
+            return
+        for guild in guilds:
+            if guild.id in allowed:
+                continue
+            log.warning(
+                "leaving server %s (id %d): not in [discord] allowed_guild_ids (turn off 'Public Bot' in the"
+                " Developer Portal so nobody else can add the bot)",
+                guild.name,
+                guild.id,
+            )
+            try:
+                await guild.leave()
+            except discord.HTTPException as error:
+                log.error("could not leave server %d (HTTP %s); it is still not served", guild.id, error.status)
 
     def _callback_url(self, job: Job) -> str | None:
         return self.callbacks.url_for(job) if self.callbacks is not None else None
@@ -175,6 +232,7 @@ class WanBot(commands.Bot):
         log.info("web server listening on %s: /healthz, /metrics; callbacks %s", server.local_url, state)
 
     async def close(self) -> None:
+        self.stopping = True
         try:
             # The server first: no callback may start a job check while everything shuts down.
             server, self.ops_server = self.ops_server, None

@@ -2,7 +2,12 @@
 
 Secrets come from the environment first (``DISCORD_TOKEN``, ``WAN_API_KEY``,
 ``WANBOT_WEBHOOK_SECRET``) and are kept as ``SecretStr`` so they never show up in a repr, a log
-line or an error message.
+line or an error message. ``WAN_PROVIDER`` picks the provider beside the key.
+
+Which file: ``--config``, else ``$WANBOT_CONFIG``, else ``config.toml`` in the working directory,
+else the built-in defaults. A relative ``[database] path`` is relative to the config file's folder.
+What the operator should know about the choices made (which file, a secret written in the file,
+a key that is ignored) is kept in ``Config.notes`` and logged once logging is set up.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from pydantic import (
     Field,
     PositiveInt,
     SecretStr,
+    StrictBool,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -44,6 +50,8 @@ DEFAULT_BASE_URLS: dict[str, str] = {
 ENV_CONFIG_PATH = "WANBOT_CONFIG"
 ENV_DISCORD_TOKEN = "DISCORD_TOKEN"  # noqa: S105 - the variable's name, not a secret
 ENV_API_KEY = "WAN_API_KEY"
+ENV_PROVIDER = "WAN_PROVIDER"
+DEFAULT_CONFIG_FILE = "config.toml"
 ENV_WEBHOOK_SECRET = "WANBOT_WEBHOOK_SECRET"  # noqa: S105 - the variable's name, not a secret
 
 
@@ -58,6 +66,8 @@ class _Section(BaseModel):
 class DiscordConfig(_Section):
     token: SecretStr = SecretStr("")
     dev_guild_ids: list[PositiveInt] = Field(default_factory=list)
+    # When set, the bot serves only these servers and leaves any other it is added to.
+    allowed_guild_ids: list[PositiveInt] = Field(default_factory=list)
 
 
 class ProviderConfig(_Section):
@@ -97,6 +107,15 @@ class ProviderConfig(_Section):
 
 class DatabaseConfig(_Section):
     path: str = "data/wanbot.sqlite3"
+
+    @field_validator("path")
+    @classmethod
+    def _path_is_a_file(cls, value: str) -> str:
+        value = value.strip()
+        # Both would make SQLite use a temporary database that loses everything at the next restart.
+        if not value or value == ":memory:":
+            raise ValueError('must name a file, e.g. "data/wanbot.sqlite3" (an empty path would lose every credit)')
+        return str(Path(value).expanduser())
 
 
 class DurationPrices(_Section):
@@ -191,7 +210,7 @@ _ANY_ADDRESS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 - compared against
 class WebConfig(_Section):
     """The bot's own small HTTP server: completion callbacks, /healthz and /metrics."""
 
-    enabled: bool = False
+    enabled: StrictBool = False
     host: str = "127.0.0.1"
     # 0 picks a free port (tests); the bound port is logged at start-up.
     port: Annotated[int, Field(ge=0, le=65535)] = 8080
@@ -212,7 +231,7 @@ def _http_base_url(value: str) -> str:
 class CallbacksConfig(_Section):
     """Completion callbacks: a hint from the provider that makes the bot check a job at once."""
 
-    enabled: bool = False
+    enabled: StrictBool = False
     # The address the provider can reach [web] at, e.g. https://bot.example.org (behind a proxy).
     # Empty: http://<web.host>:<bound port>, only useful when the provider is on the same network.
     public_base_url: str = ""
@@ -289,6 +308,12 @@ def _check_rule(kind: RuleKind, value: str) -> None:
         raise ValueError(f"{value!r}: {error.message}") from None
 
 
+class LoggingConfig(_Section):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    # "json": one JSON object per line (time, level, logger, message), for log collectors.
+    format: Literal["text", "json"] = "text"
+
+
 class Config(_Section):
     discord: DiscordConfig = Field(default_factory=DiscordConfig)
     provider: ProviderConfig = Field(default_factory=ProviderConfig)
@@ -303,6 +328,7 @@ class Config(_Section):
     web: WebConfig = Field(default_factory=WebConfig)
     callbacks: CallbacksConfig = Field(default_factory=CallbacksConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
 
     @model_validator(mode="after")
     def _callbacks_need_the_server(self) -> Config:
@@ -332,48 +358,130 @@ def _format_error(error: ValidationError, source: str) -> str:
 
 
 def config_from_mapping(
-    data: Mapping[str, Any], *, environ: Mapping[str, str] | None = None, source: str = "config"
+    data: Mapping[str, Any],
+    *,
+    environ: Mapping[str, str] | None = None,
+    source: str = "config",
+    base_dir: Path | None = None,
 ) -> Config:
-    """Validate a parsed TOML mapping, with secrets from the environment taking precedence."""
+    """Validate a parsed TOML mapping, with secrets from the environment taking precedence.
+
+    ``base_dir``: the config file's folder, which a relative ``[database] path`` is relative to.
+    """
     env = os.environ if environ is None else environ
     merged: dict[str, Any] = {key: dict(value) if isinstance(value, Mapping) else value for key, value in data.items()}
-    if env.get(ENV_DISCORD_TOKEN):
-        discord_section = merged.setdefault("discord", {})
-        if isinstance(discord_section, dict):
-            discord_section["token"] = env[ENV_DISCORD_TOKEN]
-    if env.get(ENV_API_KEY):
-        provider_section = merged.setdefault("provider", {})
-        if isinstance(provider_section, dict):
-            provider_section["api_key"] = env[ENV_API_KEY]
-    if env.get(ENV_WEBHOOK_SECRET):
-        callbacks_section = merged.setdefault("callbacks", {})
-        if isinstance(callbacks_section, dict):
-            callbacks_section["apimall_webhook_secret"] = env[ENV_WEBHOOK_SECRET]
+    for variable, (section, key) in _ENV_OVERRIDES.items():
+        if env.get(variable):
+            target = merged.setdefault(section, {})
+            if isinstance(target, dict):
+                target[key] = env[variable].strip() if variable == ENV_PROVIDER else env[variable]
+    database = merged.get("database")
+    if base_dir is not None and isinstance(database, dict) and isinstance(database.get("path"), str):
+        given = database["path"].strip()
+        path = Path(given).expanduser()
+        if given and given != ":memory:" and not path.is_absolute():
+            database["path"] = str(base_dir / path)
     try:
         return Config.model_validate(merged)
     except ValidationError as error:
-        raise ConfigError(_format_error(error, source)) from None
+        text = _format_error(error, source)
+        if env.get(ENV_PROVIDER):
+            text = text.replace("  - provider.kind:", f"  - provider.kind (from {ENV_PROVIDER}):")
+        raise ConfigError(text) from None
+
+
+# Environment variable -> (section, key) it overrides.
+_ENV_OVERRIDES: dict[str, tuple[str, str]] = {
+    ENV_DISCORD_TOKEN: ("discord", "token"),
+    ENV_API_KEY: ("provider", "api_key"),
+    ENV_PROVIDER: ("provider", "kind"),
+    ENV_WEBHOOK_SECRET: ("callbacks", "apimall_webhook_secret"),
+}
+_SECRET_KEYS: dict[tuple[str, str], str] = {
+    (section, key): variable for variable, (section, key) in _ENV_OVERRIDES.items() if variable != ENV_PROVIDER
+}
 
 
 def load_config(path: str | os.PathLike[str] | None = None, *, environ: Mapping[str, str] | None = None) -> Config:
-    """Load and validate the config file.
+    """Load and validate the config file (see the module docstring for which file)."""
+    return load_config_with_notes(path, environ=environ)[0]
 
-    ``path`` falls back to ``$WANBOT_CONFIG``; with neither, the embedded defaults are used
-    (SQLite under ``data/`` and the sandbox provider), which is what the offline demo runs on.
-    """
+
+def load_config_with_notes(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> tuple[Config, list[str]]:
+    """The config and what the operator should be told about it (logged as warnings by ``run``)."""
     env = os.environ if environ is None else environ
+    notes: list[str] = []
     chosen = path if path is not None else env.get(ENV_CONFIG_PATH)
     if chosen is None:
-        return config_from_mapping({}, environ=env, source="defaults")
-    file = Path(chosen)
+        found = (cwd or Path.cwd()) / DEFAULT_CONFIG_FILE
+        if not found.is_file():
+            config = config_from_mapping({}, environ=env, source="defaults")
+            return config, [*notes, *provider_notes(config, env)]
+        chosen = found
+        notes.append(f"using {found} from the working directory (no --config or {ENV_CONFIG_PATH} given)")
+    file = Path(chosen).expanduser()
     try:
         raw = file.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{file}: no such config file (copy config.example.toml to start)") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{file}: is a folder, not a config file") from None
     except OSError as error:
         raise ConfigError(f"{file}: cannot be read ({error.strerror})") from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        # utf-8-sig: editors on Windows save a byte-order mark that TOML itself does not allow.
+        data = tomllib.loads(raw.decode("utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(f"{file}: not valid TOML ({error})") from None
-    return config_from_mapping(data, environ=env, source=str(file))
+    config = config_from_mapping(data, environ=env, source=str(file), base_dir=file.resolve().parent)
+    for (section, key), variable in _SECRET_KEYS.items():
+        table = data.get(section)
+        if isinstance(table, Mapping) and isinstance(table.get(key), str) and table[key].strip():
+            notes.append(
+                f"[{section}] {key} is written in {file}: anyone who can read the file has it."
+                f" Set the {variable} environment variable instead and delete the key from the file"
+            )
+    return config, [*notes, *provider_notes(config, env)]
+
+
+def provider_summary(config: Config) -> str:
+    """Which provider is live, in one phrase (start-up log and ``check``)."""
+    settings = config.provider
+    kind = settings.effective_kind
+    if kind == "sandbox":
+        return "sandbox (free sample videos, no provider account is charged)"
+    return f"{kind} at {settings.effective_base_url} (real renders, paid from the provider account)"
+
+
+def provider_notes(config: Config, environ: Mapping[str, str] | None = None) -> list[str]:
+    """Why the live provider may not be the one the operator expects."""
+    env = os.environ if environ is None else environ
+    settings = config.provider
+    has_key = bool(settings.api_key.get_secret_value())
+    if settings.kind == "sandbox" and has_key:
+        return [
+            f"a provider API key is set but ignored: the provider is sandbox. Set {ENV_PROVIDER}=wan26ai"
+            f" or {ENV_PROVIDER}=apimall (or [provider] kind) to use it"
+        ]
+    if settings.kind != "sandbox" and not has_key:
+        chosen = f"{ENV_PROVIDER}={settings.kind}" if env.get(ENV_PROVIDER) else f"[provider] kind = {settings.kind}"
+        return [f"{chosen} but no API key is set, so the free sandbox runs instead. Set {ENV_API_KEY}"]
+    return []
+
+
+def safety_warnings(config: Config) -> list[str]:
+    """Settings that let strangers spend the operator's provider account (start-up log and ``check``)."""
+    if config.provider.effective_kind == "sandbox":
+        return []
+    if config.budget.global_cap == 0 and not config.discord.allowed_guild_ids:
+        return [
+            "a paid provider is live with no [budget] global_cap and no [discord] allowed_guild_ids: any server"
+            " the bot is added to can spend the provider account without limit. Set one or both (README:"
+            " 'Keeping the bot private')"
+        ]
+    return []

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_config
+from bot.config import (
+    ConfigError,
+    config_from_mapping,
+    load_config,
+    load_config_with_notes,
+    provider_summary,
+    safety_warnings,
+)
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"
 
@@ -27,9 +34,81 @@ def test_defaults_are_the_offline_setup() -> None:
     assert config.credits.prices.price("1080p", 15) == 325
 
 
-def test_example_file_loads_and_matches_the_defaults() -> None:
+def test_example_file_loads_and_matches_the_defaults(tmp_path: Path) -> None:
     config = load_config(EXAMPLE, environ={})
-    assert config == load_config(environ={})
+    defaults = load_config(environ={})
+    # The one difference: the file's relative database path is relative to the file's folder.
+    assert Path(config.database.path) == EXAMPLE.parent / defaults.database.path
+    assert config.model_copy(update={"database": defaults.database}) == defaults
+
+
+def test_database_path_is_relative_to_the_config_file_with_home_expanded(tmp_path: Path) -> None:
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    relative = write(folder, '[database]\npath = "state/bot.sqlite3"\n')
+    assert load_config(relative, environ={}).database.path == str(folder / "state" / "bot.sqlite3")
+    home = write(folder, '[database]\npath = "~/bot.sqlite3"\n')
+    assert load_config(home, environ={}).database.path == str(Path.home() / "bot.sqlite3")
+
+
+@pytest.mark.parametrize("value", ['""', '"  "', '":memory:"'])
+def test_a_database_path_that_would_lose_everything_is_refused(tmp_path: Path, value: str) -> None:
+    with pytest.raises(ConfigError, match=r"database\.path: .*must name a file"):
+        load_config(write(tmp_path, f"[database]\npath = {value}\n"), environ={})
+
+
+def test_config_toml_in_the_working_directory_is_used_and_said(tmp_path: Path) -> None:
+    write(tmp_path, "[credits]\ndefault_allowance = 7\n")
+    config, notes = load_config_with_notes(environ={}, cwd=tmp_path)
+    assert config.credits.default_allowance == 7
+    assert notes == [
+        f"using {tmp_path / 'config.toml'} from the working directory (no --config or WANBOT_CONFIG given)"
+    ]
+    assert load_config_with_notes(environ={}, cwd=tmp_path / "nowhere")[0].credits.default_allowance == 500
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes("\ufeff[credits]\ndefault_allowance = 9\n".encode())
+    assert load_config(path, environ={}).credits.default_allowance == 9
+
+
+def test_booleans_must_be_booleans(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"web\.enabled: Input should be a valid boolean"):
+        load_config(write(tmp_path, '[web]\nenabled = "yes"\n'), environ={})
+
+
+def test_a_secret_in_the_file_gets_a_warning_naming_the_variable(tmp_path: Path) -> None:
+    path = write(tmp_path, '[discord]\ntoken = "file-token"\n[provider]\napi_key = "file-key"\n')
+    _, notes = load_config_with_notes(path, environ={})
+    text = "\n".join(notes)
+    assert "[discord] token is written in" in text and "DISCORD_TOKEN environment variable" in text
+    assert "[provider] api_key is written in" in text and "WAN_API_KEY environment variable" in text
+    assert "file-token" not in text and "file-key" not in text
+
+
+def test_wan_provider_beside_the_key_leaves_the_sandbox(tmp_path: Path) -> None:
+    example_like = write(tmp_path, '[provider]\nkind = "sandbox"\n')
+    config, notes = load_config_with_notes(example_like, environ={"WAN_API_KEY": "k"})
+    assert config.provider.effective_kind == "sandbox"
+    assert any("API key is set but ignored" in note and "WAN_PROVIDER=wan26ai" in note for note in notes)
+    config, notes = load_config_with_notes(example_like, environ={"WAN_API_KEY": "k", "WAN_PROVIDER": "wan26ai"})
+    assert config.provider.effective_kind == "wan26ai" and notes == []
+    assert provider_summary(config).startswith("wan26ai at https://wan26ai.app (real renders")
+    with pytest.raises(ConfigError, match=r"provider\.kind \(from WAN_PROVIDER\): must be one of"):
+        load_config(example_like, environ={"WAN_PROVIDER": "wan2.6"})
+    _, notes = load_config_with_notes(example_like, environ={"WAN_PROVIDER": "apimall"})
+    assert notes == ["WAN_PROVIDER=apimall but no API key is set, so the free sandbox runs instead. Set WAN_API_KEY"]
+
+
+def test_a_paid_provider_with_no_cap_and_no_server_list_is_warned_about() -> None:
+    def warnings(**sections: dict[str, object]) -> list[str]:
+        return safety_warnings(config_from_mapping(sections, environ={"WAN_API_KEY": "k", "WAN_PROVIDER": "wan26ai"}))
+
+    assert "no [budget] global_cap and no [discord] allowed_guild_ids" in warnings()[0]
+    assert warnings(budget={"global_cap": 1000}) == []
+    assert warnings(discord={"allowed_guild_ids": [42]}) == []
+    assert safety_warnings(config_from_mapping({}, environ={})) == []  # the sandbox costs nothing
 
 
 def test_environment_wins_for_secrets(tmp_path: Path) -> None:

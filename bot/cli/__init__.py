@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot [run|check|sync|demo|backup|export-ledger] [--config PATH] [--debug]``.
+"""Command line: ``python -m bot [run|check|sync|demo|backup|export-ledger|health] [--config PATH] [--debug]``.
 
 Each command lives in its own module; this one parses arguments, loads the config once, sets
 up logging with the secrets it must mask, and turns expected failures into plain sentences
@@ -10,13 +10,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TextIO
 
-from bot.config import Config, ConfigError, load_config
+from bot.config import Config, ConfigError, load_config, load_config_with_notes
 from bot.demo_options import add_demo_arguments
+
+# Point discord.py somewhere else than discord.com: a loopback fake in tests, or a proxy in
+# front of Discord. Unset, discord.py's own addresses are used.
+ENV_DISCORD_API_BASE = "WANBOT_DISCORD_API_BASE"
+ENV_DISCORD_GATEWAY = "WANBOT_DISCORD_GATEWAY"
 
 GETTING_STARTED = """\
 No Discord token is configured, so the bot cannot connect.
@@ -46,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot", description="Wan 2.6 video bot for Discord", parents=[common]
     )
+    parser.add_argument("--version", action="version", version=f"wanbot {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("run", parents=[common], help="connect to Discord and run the bot (the default)")
     check = commands.add_parser(
@@ -74,7 +82,19 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export-ledger", parents=[common], help="write the credit ledger as CSV")
     export.add_argument("--guild", type=int, metavar="ID", help="only this server's entries")
     export.add_argument("path", nargs="?", default="-", help="CSV file to write, or - for standard output (default)")
+    commands.add_parser(
+        "health",
+        parents=[common],
+        help="exit 0 when the running bot is healthy: asks /healthz when [web] is on, else checks the database",
+    )
     return parser
+
+
+def _version() -> str:
+    try:
+        return version("wanbot")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 def _secrets(config: Config) -> list[str]:
@@ -97,24 +117,27 @@ def _out(text: str) -> None:
 def _logging(debug: bool, config: Config | None) -> Iterator[None]:
     from bot.cli.logs import configure_logging
 
-    undo = configure_logging(debug, secrets=_secrets(config) if config is not None else ())
+    settings = config.logging if config is not None else None
+    undo = configure_logging(
+        debug,
+        secrets=_secrets(config) if config is not None else (),
+        level=settings.level if settings is not None else "info",
+        fmt=settings.format if settings is not None else "text",
+    )
     try:
         yield
     finally:
         undo()
 
 
-async def _run(config: Config, debug: bool) -> int:
-    from bot.app import create_bot
+async def _run(config: Config, debug: bool, notes: list[str]) -> int:
+    from bot.cli.run import run_bot
 
     token = config.discord.token.get_secret_value()
     if not token:
         _err(GETTING_STARTED)
         return 2
-    bot = create_bot(config, log_bodies=debug)
-    async with bot:
-        await bot.start(token)
-    return 0
+    return await run_bot(config, token, debug=debug, notes=notes, err=_err)
 
 
 def _backup(config: Config, path: str, force: bool) -> int:
@@ -176,10 +199,14 @@ def _dispatch(args: argparse.Namespace) -> int:
             known = None
         with _logging(args.debug, known):
             return asyncio.run(run_check(args.config, _out, debug=args.debug, skip_discord=args.skip_discord))
-    config = load_config(args.config)
+    config, notes = load_config_with_notes(args.config)
     with _logging(args.debug, config):
         if command == "run":
-            return asyncio.run(_run(config, args.debug))
+            return asyncio.run(_run(config, args.debug, notes))
+        if command == "health":
+            from bot.cli.health import run_health
+
+            return asyncio.run(run_health(config, _out, _err))
         if command == "sync":
             from bot.cli.sync import run_sync
 
@@ -191,7 +218,25 @@ def _dispatch(args: argparse.Namespace) -> int:
     raise AssertionError(f"unhandled command {command}")
 
 
+def _point_discord_api(environ: Mapping[str, str]) -> None:
+    base = environ.get(ENV_DISCORD_API_BASE, "").strip().rstrip("/")
+    if base:
+        import discord.http
+
+        discord.http.Route.BASE = base
+    gateway = environ.get(ENV_DISCORD_GATEWAY, "").strip()
+    if gateway:
+        import discord.gateway
+        import yarl
+
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from bot.cli.logs import quiet_discord_noise
+
+    quiet_discord_noise()
+    _point_discord_api(os.environ)
     args = _parser().parse_args(argv)
     # Not set_defaults(): the parent parser's actions are shared, and a default set there would
     # reset a --config given before the command when the command's own parser runs.

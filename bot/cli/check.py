@@ -8,27 +8,27 @@ Exit status 0 when nothing is wrong, 1 when something is.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import aiohttp
 import discord
 
-from bot.config import Config, ConfigError, load_config
+from bot.cli.storage import StorageError, open_database
+from bot.config import Config, ConfigError, load_config_with_notes, provider_notes, provider_summary, safety_warnings
 from bot.domain.clock import system_clock
 from bot.providers.base import ProviderAuthError, ProviderError, TransientProviderError
 from bot.providers.factory import build_provider
-from bot.storage.db import Database
 
 Write = Callable[[str], None]
 
-# What the bot needs in a channel (README "Operating the bot"): View Channels, Send Messages, Embed
-# Links, Attach Files, Read Message History (finding a result posted before a crash), Use Application
-# Commands.
+# What the bot needs in a channel (README "Operating the bot"): View Channels, Send Messages (and
+# in threads), Embed Links, Attach Files, Read Message History (finding a result posted before a
+# crash), Use Application Commands.
 PERMISSIONS = discord.Permissions(
     view_channel=True,
     send_messages=True,
+    send_messages_in_threads=True,
     embed_links=True,
     attach_files=True,
     read_message_history=True,
@@ -61,13 +61,19 @@ def invite_url(application_id: int) -> str:
 
 async def run_check(config_path: str | None, out: Write, *, debug: bool = False, skip_discord: bool = False) -> int:
     report = Report(out)
-    out(f"Checking {config_path or '$WANBOT_CONFIG or the built-in defaults'}")
+    out(f"Checking {config_path or '$WANBOT_CONFIG, ./config.toml or the built-in defaults'}")
     try:
-        config = load_config(config_path)
+        config, notes = load_config_with_notes(config_path)
     except ConfigError as error:
         report.problem("config", str(error))
         return _summary(report)
     report.ok("config", "valid")
+    provider_hints = provider_notes(config)
+    for note in notes:
+        if note not in provider_hints:
+            report.note("config", note)
+    for warning in safety_warnings(config):
+        report.problem("safety", warning)
     await _database(config, report)
     await _provider(config, report, debug=debug)
     if skip_discord:
@@ -93,15 +99,9 @@ def _summary(report: Report) -> int:
 async def _database(config: Config, report: Report) -> None:
     path = config.database.path
     try:
-        db = await Database.open(path)
-    except sqlite3.DatabaseError as error:
-        report.problem("database", f"{path} cannot be used as an SQLite database ({error}).")
-        return
-    except RuntimeError as error:  # newer than this bot, or broken migrations
-        report.problem("database", f"{path}: {error}.")
-        return
-    except OSError as error:
-        report.problem("database", f"{path} cannot be created or opened ({error.strerror or error}).")
+        db = await open_database(path)
+    except StorageError as error:
+        report.problem("database", str(error).removeprefix("Database not usable: "))
         return
     try:
         version = await db.schema_version()
@@ -113,15 +113,10 @@ async def _database(config: Config, report: Report) -> None:
 async def _provider(config: Config, report: Report, *, debug: bool) -> None:
     settings = config.provider
     kind = settings.effective_kind
+    for hint in provider_notes(config):
+        report.note("provider", hint)
     if kind == "sandbox":
-        if settings.kind != "sandbox":
-            report.note(
-                "provider",
-                f"provider.kind is {settings.kind} but no API key is set, so the bot runs the free sandbox"
-                " (set WAN_API_KEY to use the real API)",
-            )
-        else:
-            report.ok("provider", "sandbox: no key needed; renders are sample videos and cost nothing")
+        report.ok("provider", f"live: {provider_summary(config)}")
         return
     where = settings.effective_base_url
     async with aiohttp.ClientSession() as session:
@@ -144,7 +139,7 @@ async def _provider(config: Config, report: Report, *, debug: bool) -> None:
         except ProviderError as error:
             report.problem("provider", f"{kind} at {where} answered the key check unexpectedly: {error}")
             return
-    report.ok("provider", f"{kind} at {where} accepted the API key")
+    report.ok("provider", f"live: {provider_summary(config)}; the API key was accepted")
 
 
 async def _discord(config: Config, report: Report) -> None:
@@ -159,6 +154,8 @@ async def _discord(config: Config, report: Report) -> None:
             await client.login(token)
             user = client.user
             application_id = client.application_id
+            application = await client.application_info()
+            guilds = [guild async for guild in client.fetch_guilds(limit=None)]
     except discord.LoginFailure:
         report.problem(
             "discord",
@@ -169,7 +166,24 @@ async def _discord(config: Config, report: Report) -> None:
     except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as error:
         report.problem("discord", f"could not reach Discord to check the token ({type(error).__name__}).")
         return
-    report.ok("discord", f"token accepted: logged in as {user} (application {application_id})")
+    report.ok(
+        "discord", f"token accepted: logged in as {user} (application {application_id}), in {len(guilds)} servers"
+    )
+    if application.bot_public:
+        report.note(
+            "discord",
+            "'Public Bot' is on in the Developer Portal: anyone with the invite link can add the bot"
+            " (Bot → Public Bot → off; README 'Keeping the bot private')",
+        )
+    allowed = config.discord.allowed_guild_ids
+    outside = [guild for guild in guilds if allowed and guild.id not in allowed]
+    if outside:
+        names = ", ".join(f"{guild.name} ({guild.id})" for guild in outside)
+        report.problem(
+            "discord",
+            f"in {len(outside)} server{'s' if len(outside) != 1 else ''} not in [discord] allowed_guild_ids: {names}."
+            " The bot leaves them when it starts; add their ids to the list to keep them",
+        )
     if application_id is not None:
         report.note("discord", f"invite link: {invite_url(application_id)}")
 

@@ -15,7 +15,11 @@ API_KEY = "sk-check-0123456789abcdef"
 
 
 def provider(server: FakeWan26ai, key: str = API_KEY) -> str:
-    return f'[provider]\nkind = "wan26ai"\nbase_url = "{server.base_url}"\napi_key = "{key}"\n'
+    # A global cap: a paid provider without one (or a server list) is a safety problem of its own.
+    return (
+        f'[provider]\nkind = "wan26ai"\nbase_url = "{server.base_url}"\napi_key = "{key}"\n'
+        "[budget]\nglobal_cap = 100000\n"
+    )
 
 
 async def test_a_bad_config_is_named_in_plain_words(tmp_path: Path, cli: Cli) -> None:
@@ -59,7 +63,8 @@ async def test_a_working_setup_passes(tmp_path: Path, cli: Cli, discord_api: Fak
         path = write_config(tmp_path, provider(server) + f'[discord]\ntoken = "{DISCORD_TOKEN}"\n')
         result = await cli("check", "--config", str(path))
     assert result.code == 0, result.out
-    assert f"ok       provider: wan26ai at {server.base_url} accepted the API key" in result.out
+    assert f"ok       provider: live: wan26ai at {server.base_url} (real renders" in result.out
+    assert "the API key was accepted" in result.out
     assert f"token accepted: logged in as wanbot (application {APPLICATION_ID})" in result.out
     assert f"client_id={APPLICATION_ID}" in result.out and "applications.commands" in result.out
     assert "Everything needed to run looks right." in result.out
@@ -109,3 +114,38 @@ async def test_debug_logs_provider_bodies_with_secrets_masked(tmp_path: Path, cl
     assert "wan26ai GET /api/status answered HTTP 404" in result.err and "no task; you sent Bearer ***" in result.err
     assert API_KEY not in result.err + result.out
     assert "request params=" not in quiet.err  # bodies only with --debug
+
+
+async def test_check_lists_servers_that_are_not_allowed_and_a_public_bot(
+    tmp_path: Path, cli: Cli, discord_api: FakeDiscordApi
+) -> None:
+    discord_api.guilds = [(111, "Home"), (222, "Stranger")]
+    discord_api.bot_public = True
+    path = write_config(tmp_path, f'[discord]\ntoken = "{DISCORD_TOKEN}"\nallowed_guild_ids = [111]\n')
+    result = await cli("check", "--config", str(path))
+    assert result.code == 1
+    assert "in 2 servers" in result.out
+    assert "PROBLEM  discord: in 1 server not in [discord] allowed_guild_ids: Stranger (222)." in result.out
+    assert "'Public Bot' is on in the Developer Portal" in result.out
+    # The invite asks for Send Messages in Threads (1 << 38) with the rest.
+    invite = next(line for line in result.out.splitlines() if "invite link: " in line)
+    permissions = int(invite.split("permissions=")[1].split("&")[0])
+    assert permissions & (1 << 38) and permissions & (1 << 11)
+
+
+async def test_a_paid_provider_with_no_cap_and_no_server_list_is_a_safety_problem(tmp_path: Path, cli: Cli) -> None:
+    async with FakeWan26ai(api_key=API_KEY) as server:
+        uncapped = provider(server).replace("global_cap = 100000", "global_cap = 0")
+        text = uncapped + f'[discord]\ntoken = "{DISCORD_TOKEN}"\n'
+        result = await cli("check", "--skip-discord", "--config", str(write_config(tmp_path, text)))
+    assert result.code == 1
+    assert "PROBLEM  safety: a paid provider is live with no [budget] global_cap" in result.out
+    assert "1 problem found: safety." in result.out
+
+
+async def test_an_ignored_key_is_said(tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WAN_API_KEY", API_KEY)
+    path = write_config(tmp_path, f'[discord]\ntoken = "{DISCORD_TOKEN}"\n')
+    result = await cli("check", "--skip-discord", "--config", str(path))
+    assert "note     provider: a provider API key is set but ignored: the provider is sandbox" in result.out
+    assert "ok       provider: live: sandbox" in result.out

@@ -25,6 +25,9 @@ class Registration:
 class FakeDiscordApi:
     token: str
     registrations: list[Registration] = field(default_factory=list)
+    # The servers ``GET /users/@me/guilds`` lists: (id, name).
+    guilds: list[tuple[int, str]] = field(default_factory=list)
+    bot_public: bool = False
     logins: int = 0
     _runner: web.AppRunner | None = None
     _port: int | None = None
@@ -33,6 +36,7 @@ class FakeDiscordApi:
         app = web.Application()
         app.router.add_get("/api/v10/users/@me", self._me)
         app.router.add_get("/api/v10/oauth2/applications/@me", self._application)
+        app.router.add_get("/api/v10/users/@me/guilds", self._guilds)
         app.router.add_put("/api/v10/applications/{app}/commands", self._register)
         app.router.add_put("/api/v10/applications/{app}/guilds/{guild}/commands", self._register)
         runner = web.AppRunner(app, access_log=None)
@@ -72,12 +76,22 @@ class FakeDiscordApi:
                 "name": "wanbot",
                 "description": "",
                 "icon": None,
-                "bot_public": False,
+                "bot_public": self.bot_public,
                 "bot_require_code_grant": False,
                 "owner": _user(1, "owner"),
                 "verify_key": "0" * 64,
                 "flags": 0,
             }
+        )
+
+    async def _guilds(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return self._unauthorized()
+        return _json(
+            [
+                {"id": str(guild_id), "name": name, "icon": None, "owner": False, "permissions": "0", "features": []}
+                for guild_id, name in self.guilds
+            ]
         )
 
     async def _register(self, request: web.Request) -> web.Response:
