@@ -14,19 +14,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.domain.models import Job, JobState
 from bot.services.events import Delivered, DeliveryError
 from bot.services.fetch import FetchFailed, ResultTooLarge
-from bot.ui import modrender, render
-from bot.ui.buttons import result_view
+from bot.ui import card, modrender, render
 from bot.ui.channels import PostChannel, as_delivery_error, find_posted, has_component, owner_only, post_channel
 from bot.ui.progress import update_progress
-from bot.ui.review import review_marker, review_view
-from bot.ui.sources import with_source
+from bot.ui.result import result_shown
+from bot.ui.review import review_marker, review_shown
 
 if TYPE_CHECKING:
     from bot.app import WanBot
@@ -43,9 +42,8 @@ class _Post:
     """One way to show a finished video: where, and how it reads with a file or with a link."""
 
     channel: PostChannel
-    content: Callable[[str | None], str]
-    embed: Callable[[str | None], discord.Embed]
-    view: discord.ui.View
+    # The message's parts for (link, uploaded filename), in the configured style (``bot.ui.card``).
+    body: Callable[[str | None, str | None], dict[str, Any]]
     mentions: discord.AllowedMentions
     # Sent with enforce_nonce: if a crash made us post twice within Discord's nonce window (minutes),
     # Discord returns the first message instead of creating a second. Longer gaps: find_delivery.
@@ -70,14 +68,13 @@ class DiscordJobEvents:
         await update_progress(self.bot, job, queue_position=queue_position)
 
     async def _target(self, job: Job) -> _Post:
+        style = self.bot.config.delivery.result_style
         review_channel_id = await self.bot.services.reviews.target_for(job)
         if review_channel_id is None:
             source = await self.bot.services.sources.get(job.id)
             return _Post(
                 channel=await self._channel(job),
-                content=lambda link: render.result_text(job, link=link),
-                embed=lambda link: with_source(render.result_embed(job, link=link), source),
-                view=result_view(job),
+                body=lambda link, name: card.send(style, result_shown(job, link=link, source=source, filename=name)),
                 mentions=owner_only(job.member_id),
                 nonce=f"wan-result-{job.id}",
             )
@@ -85,9 +82,7 @@ class DiscordJobEvents:
         await self.bot.services.reviews.open(job, review_channel_id)
         return _Post(
             channel=await post_channel(self.bot, review_channel_id),
-            content=lambda link: modrender.review_text(job),
-            embed=lambda link: modrender.review_embed(job, link=link),
-            view=review_view(job),
+            body=lambda link, name: card.send(style, review_shown(job, link=link, filename=name)),
             mentions=discord.AllowedMentions.none(),  # moderators see the member named, nobody is pinged
             nonce=f"wan-review-{job.id}",
         )
@@ -107,10 +102,8 @@ class DiscordJobEvents:
                 raise DeliveryError(f"download: {error}", transient=error.transient) from None
             try:
                 message = await post.channel.send(
-                    content=post.content(None),
-                    embed=post.embed(None),
+                    **post.body(None, fetched.filename),
                     file=discord.File(fetched.path, filename=fetched.filename),
-                    view=post.view,
                     allowed_mentions=post.mentions,
                     nonce=post.nonce,
                 )
@@ -126,9 +119,7 @@ class DiscordJobEvents:
             raise DeliveryError("result too large and has no public link", transient=False)
         try:
             message = await post.channel.send(
-                content=post.content(link),
-                embed=post.embed(link),
-                view=post.view,
+                **post.body(link, None),
                 allowed_mentions=post.mentions,
                 nonce=post.nonce,
             )

@@ -25,13 +25,13 @@ from bot.domain.models import Job
 from bot.domain.moderation import Review, ReviewState
 from bot.errors import Conflict, NotFound, UserFacingError
 from bot.services.events import DeliveryError
-from bot.ui import modrender, render
-from bot.ui.buttons import _JobButton, result_view
+from bot.ui import card, modrender
+from bot.ui.buttons import _JobButton
 from bot.ui.channels import find_posted, has_component, owner_only, post_channel
 from bot.ui.errors import report_error
 from bot.ui.permissions import require_moderator
 from bot.ui.progress import update_progress
-from bot.ui.sources import with_source
+from bot.ui.result import result_shown
 
 if TYPE_CHECKING:
     from bot.app import WanBot
@@ -90,15 +90,17 @@ async def publish(bot: WanBot, job: Job, review: Review, review_message: discord
         extra: dict[str, Any] = {}
         link: str | None = None
         if attachments:
-            extra["file"] = await attachments[0].to_file()
+            extra["file"] = await attachments[0].to_file()  # keeps the filename the card refers to
         elif job.result_url and not job.is_sandbox:
             link = job.result_url  # the review post was a link: the file was over the upload limit
         else:
             raise DeliveryError("the review message has no video to copy", transient=False)
+        source = await bot.services.sources.get(job.id)
+        filename = attachments[0].filename if attachments else None
         message = await channel.send(
-            content=render.result_text(job, link=link),
-            embed=with_source(render.result_embed(job, link=link), await bot.services.sources.get(job.id)),
-            view=result_view(job),
+            **card.send(
+                bot.config.delivery.result_style, result_shown(job, link=link, source=source, filename=filename)
+            ),
             allowed_mentions=owner_only(job.member_id),
             **extra,
         )
@@ -122,12 +124,14 @@ async def _refresh(bot: WanBot, job_id: int) -> None:
         log.warning("job=%d: could not update the progress message", job_id)
 
 
-async def _edit_review_message(message: discord.Message | None, content: str) -> None:
+async def _edit_review_message(message: discord.Message | None, job: Job, content: str) -> None:
     if message is None:
         return
+    # Without buttons: the decision is made. The video stays for the record.
+    link = None if message.attachments or job.is_sandbox else job.result_url
+    decided = review_shown(job, link=link, filename=card.kept_video(message), head=content, buttons=False)
     try:
-        # view=None takes the buttons away: the decision is made. The video stays for the record.
-        await message.edit(content=content, view=None)
+        await message.edit(**card.edit(card.style_of(message, "classic"), decided))
     except discord.HTTPException:
         log.warning("could not update review message %d", message.id)
 
@@ -152,7 +156,7 @@ class ApproveButton(_JobButton, template=r"wan:approve:(?P<job_id>[0-9]+)"):
         job = decision.job
         url = modrender.jump_url(job.guild_id, job.channel_id, message_id)
         assert review.decided_by is not None
-        await _edit_review_message(interaction.message, modrender.approved_text(job, review.decided_by, url))
+        await _edit_review_message(interaction.message, job, modrender.approved_text(job, review.decided_by, url))
         await _refresh(bot, job.id)
         await interaction.followup.send(
             f"Approved job #{job.id}: [posted]({url}) in <#{job.channel_id}>.", ephemeral=True
@@ -192,7 +196,7 @@ class RejectModal(discord.ui.Modal, title="Reject this video"):
         job = decision.job
         told = await tell_member_rejected(bot, job, modrender.rejection_notice(job, reason, decision.returned))
         await _edit_review_message(
-            self.review_message, modrender.rejected_text(job, interaction.user.id, reason, decision.returned)
+            self.review_message, job, modrender.rejected_text(job, interaction.user.id, reason, decision.returned)
         )
         await _refresh(bot, job.id)
         money = f" {decision.returned} credits were refunded." if decision.returned else " The credits stay spent."
@@ -232,11 +236,17 @@ async def tell_member_rejected(bot: WanBot, job: Job, text: str) -> str:
         return "nowhere: their direct messages are closed and I cannot post in the channel"
 
 
-def review_view(job: Job) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    view.add_item(ApproveButton(job.id))
-    view.add_item(RejectButton(job.id))
-    return view
+def review_shown(
+    job: Job, *, link: str | None, filename: str | None, head: str | None = None, buttons: bool = True
+) -> card.Shown:
+    """The review message: the member named (not pinged), the video, Approve and Reject."""
+    return card.Shown(
+        head or modrender.review_text(job),
+        modrender.review_embed(job, link=link),
+        prompt=job.spec.prompt,
+        buttons=[ApproveButton(job.id), RejectButton(job.id)] if buttons else [],
+        filename=filename,
+    )
 
 
 REVIEW_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (ApproveButton, RejectButton)
