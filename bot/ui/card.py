@@ -14,6 +14,7 @@ Each part has a fixed component id (``Part``), so a card can be read back part b
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import KW_ONLY, dataclass
 from enum import IntEnum
 from typing import Any
 
@@ -22,7 +23,12 @@ import discord
 from bot.config import ResultStyle
 from bot.ui import render
 
-__all__ = ["Part", "Shown", "edit", "is_card", "send", "style_of"]
+__all__ = ["Part", "Shown", "card_view", "edit", "is_card", "kept_video", "send", "style_of"]
+
+
+# Discord allows 4,000 characters of text in one message's text displays; the head line may hold
+# the provider's link, the prompt at most twice PROMPT_PREVIEW_CHARS once escaped.
+_TITLE_LINK_MAX = 1000
 
 
 class Part(IntEnum):
@@ -37,6 +43,7 @@ class Part(IntEnum):
     BUTTONS = 7
 
 
+@dataclass(frozen=True, slots=True)
 class Shown:
     """What one result-like message shows, whatever its style.
 
@@ -47,22 +54,12 @@ class Shown:
     ``filename``: the uploaded video, shown in the card's media gallery as attachment://filename.
     """
 
-    __slots__ = ("buttons", "embed", "filename", "head", "prompt")
-
-    def __init__(
-        self,
-        head: str,
-        embed: discord.Embed | None = None,
-        *,
-        prompt: str | None = None,
-        buttons: Sequence[discord.ui.Item[Any]] = (),
-        filename: str | None = None,
-    ) -> None:
-        self.head = head
-        self.embed = embed
-        self.prompt = prompt
-        self.buttons = list(buttons)
-        self.filename = filename
+    head: str
+    embed: discord.Embed | None = None
+    _: KW_ONLY
+    prompt: str | None = None
+    buttons: Sequence[discord.ui.Item[Any]] = ()
+    filename: str | None = None
 
 
 def is_card(message: discord.Message | None) -> bool:
@@ -106,8 +103,10 @@ def card_view(shown: Shown) -> discord.ui.LayoutView:
         video = discord.MediaGalleryItem(f"attachment://{shown.filename}")
         parts.append(discord.ui.MediaGallery(video, id=Part.MEDIA))
     if embed is not None and embed.title:
-        # A result too large to upload links its title to the video, as the classic embed does.
-        title = f"[{embed.title}]({embed.url})" if embed.url else embed.title
+        # A result too large to upload links its title to the video, as the classic embed does;
+        # a very long link is already in the head line, and twice it could pass the text limit.
+        linked = embed.url is not None and len(embed.url) <= _TITLE_LINK_MAX
+        title = f"[{embed.title}]({embed.url})" if linked else embed.title
         parts.append(discord.ui.TextDisplay(f"### {title}", id=Part.TITLE))
     if shown.prompt:
         prompt = _escaped(render.truncate(shown.prompt, render.PROMPT_PREVIEW_CHARS))
