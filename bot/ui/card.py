@@ -26,8 +26,9 @@ from bot.ui import render
 __all__ = ["Part", "Shown", "card_view", "edit", "is_card", "kept_video", "send", "style_of"]
 
 
-# Discord allows 4,000 characters of text in one message's text displays; the head line may hold
-# the provider's link, the prompt at most twice PROMPT_PREVIEW_CHARS once escaped.
+# A linked title repeats the provider's link the head line already gives. Discord allows 4,000
+# characters of text in one card (the escaped prompt takes at most 600), so a longer link is
+# given once only.
 _TITLE_LINK_MAX = 1000
 
 
