@@ -40,6 +40,7 @@ from bot.errors import InvalidRequest
 
 ProviderKind = Literal["wan26ai", "apimall", "sandbox"]
 RefillPeriod = Literal["daily", "weekly", "monthly", "never"]
+ResultStyle = Literal["card", "classic"]
 
 DEFAULT_BASE_URLS: dict[str, str] = {
     "wan26ai": "https://wan26ai.app",
@@ -193,6 +194,8 @@ class DeliveryConfig(_Section):
     download_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 300
     # Progress messages are edited at most this often while a job renders.
     progress_edit_seconds: Annotated[float, Field(ge=5, le=3600)] = 30
+    # "card": one Components V2 message (video, prompt, settings, buttons); "classic": file + embed + buttons.
+    result_style: ResultStyle = "card"
 
 
 class LoopConfig(_Section):

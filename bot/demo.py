@@ -23,6 +23,7 @@ import discord
 
 from bot.app import create_bot
 from bot.config import config_from_mapping
+from bot.ui.channels import walk_components
 
 Write = Callable[[str], None]
 
@@ -46,14 +47,12 @@ def _describe(message: discord.Message) -> list[str]:
             lines.append(f"      {field.name}: {field.value}")
         if embed.footer and embed.footer.text:
             lines.append(f"      ({embed.footer.text})")
+    components = list(walk_components(message.components))
+    for text in (c.content for c in components if isinstance(c, discord.components.TextDisplay)):
+        lines.append(f"    [card] {text}")  # a Components V2 result card has no content or embed
     for attachment in message.attachments:
         lines.append(f"    [file] {attachment.filename} ({attachment.size:,} bytes)")
-    labels = [
-        getattr(child, "label", "")
-        for row in message.components
-        for child in getattr(row, "children", ())
-        if getattr(child, "label", "")
-    ]
+    labels = [getattr(child, "label", "") for child in components if getattr(child, "label", "")]
     if labels:
         lines.append("    [buttons] " + " | ".join(labels))
     return lines

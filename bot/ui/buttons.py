@@ -33,7 +33,7 @@ def _bot(interaction: discord.Interaction) -> WanBot:
     return cast("WanBot", interaction.client)
 
 
-__all__ = ["DYNAMIC_ITEMS", "result_view"]
+__all__ = ["DYNAMIC_ITEMS", "result_buttons", "result_view"]
 
 
 class _JobButton(discord.ui.DynamicItem[Button], template=r"wan:_base:(?P<job_id>[0-9]+)"):
@@ -156,8 +156,13 @@ DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
 )
 
 
+def result_buttons(job: Job) -> list[discord.ui.Item[Any]]:
+    """A result's buttons, for a classic view or a card's action row alike."""
+    return [RerollButton(job.id), RemixButton(job.id), ReportButton(job.id), DeleteButton(job.id)]
+
+
 def result_view(job: Job) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    for item in (RerollButton(job.id), RemixButton(job.id), ReportButton(job.id), DeleteButton(job.id)):
+    for item in result_buttons(job):
         view.add_item(item)
     return view

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -67,15 +67,29 @@ async def post_channel(bot: WanBot, channel_id: int) -> PostChannel:
     return channel
 
 
+def walk_components(components: Iterable[discord.Component]) -> Iterator[discord.Component]:
+    """Every component of a message, nested ones included: a classic message's buttons sit in
+    action rows; a Components V2 card's sit in an action row inside a container (or a section)."""
+    for component in components:
+        yield component
+        yield from walk_components(getattr(component, "children", ()))
+        accessory = getattr(component, "accessory", None)
+        if accessory is not None:
+            yield from walk_components((accessory,))
+
+
+def custom_ids(message: discord.Message) -> Iterator[str]:
+    for component in walk_components(message.components):
+        custom_id = getattr(component, "custom_id", None)
+        if isinstance(custom_id, str):
+            yield custom_id
+
+
 def has_component(custom_id: str) -> Callable[[discord.Message], bool]:
-    """Matches a message carrying a button or select with exactly this custom_id."""
+    """Matches a message carrying a button or select with exactly this custom_id, in either style."""
 
     def matches(message: discord.Message) -> bool:
-        return any(
-            getattr(component, "custom_id", None) == custom_id
-            for row in message.components
-            for component in getattr(row, "children", ())
-        )
+        return any(found == custom_id for found in custom_ids(message))
 
     return matches
 

@@ -11,20 +11,20 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.config import ResultStyle
 from bot.domain.models import Job, JobState
 from bot.domain.periods import period_key
 from bot.services.events import Delivered, DeliveryError
 from bot.services.fetch import FetchFailed, ResultTooLarge
 from bot.services.notices import Notice
-from bot.ui import modrender, render
-from bot.ui.buttons import result_view
+from bot.ui import card, modrender, render
 from bot.ui.channels import (
     PostChannel,
     as_delivery_error,
@@ -36,8 +36,8 @@ from bot.ui.channels import (
     post_channel,
 )
 from bot.ui.progress import update_progress
-from bot.ui.review import review_marker, review_view
-from bot.ui.sources import with_source
+from bot.ui.result import result_shown
+from bot.ui.review import review_marker, review_shown
 
 if TYPE_CHECKING:
     from bot.app import WanBot
@@ -56,9 +56,16 @@ class _Post:
     """One way to show a finished video: where, and how it reads with a file or with a link."""
 
     channel: PostChannel
-    content: Callable[[str | None], str]
-    embed: Callable[[str | None], discord.Embed]
-    view: discord.ui.View
+    # What the message shows for (link, uploaded filename); ``body`` lays it out in the configured style.
+    shown: Callable[[str | None, str | None], card.Shown]
+    style: ResultStyle
+
+    def body(self, link: str | None, filename: str | None, *, note: str | None = None) -> dict[str, Any]:
+        shown = self.shown(link, filename)
+        if note:
+            shown = replace(shown, head=f"{shown.head} {note}")
+        return card.send(self.style, shown)
+
     mentions: discord.AllowedMentions
     # In a review channel a failed post makes the video wait for the admins, not fail the job.
     review: bool
@@ -85,14 +92,14 @@ class DiscordJobEvents:
         await update_progress(self.bot, job, queue_position=queue_position)
 
     async def _target(self, job: Job) -> _Post:
+        style = self.bot.config.delivery.result_style
         review_channel_id = await self.bot.services.reviews.target_for(job)
         if review_channel_id is None:
             source = await self.bot.services.sources.get(job.id)
             return _Post(
                 channel=await self._channel(job),
-                content=lambda link: render.result_text(job, link=link),
-                embed=lambda link: with_source(render.result_embed(job, link=link), source),
-                view=result_view(job),
+                shown=lambda link, name: result_shown(job, link=link, source=source, filename=name),
+                style=style,
                 mentions=owner_only(job.member_id),
                 nonce=f"wan-result-{job.id}",
                 review=False,
@@ -104,9 +111,8 @@ class DiscordJobEvents:
         await self.bot.services.reviews.open(job, review_channel_id)
         return _Post(
             channel=channel,
-            content=lambda link: modrender.review_text(job),
-            embed=lambda link: modrender.review_embed(job, link=link),
-            view=review_view(job),
+            shown=lambda link, name: review_shown(job, link=link, filename=name),
+            style=style,
             mentions=discord.AllowedMentions.none(),  # moderators see the member named, nobody is pinged
             nonce=f"wan-review-{job.id}",
             review=True,
@@ -170,10 +176,8 @@ class DiscordJobEvents:
                 raise DeliveryError(f"download: {error}", transient=error.transient) from None
             try:
                 message = await post.channel.send(
-                    content=post.content(None),
-                    embed=post.embed(None),
+                    **post.body(None, fetched.filename),
                     file=discord.File(fetched.path, filename=fetched.filename),
-                    view=post.view,
                     allowed_mentions=post.mentions,
                     nonce=post.nonce,
                 )
@@ -192,12 +196,11 @@ class DiscordJobEvents:
                 # The sandbox has no public link: try the file again later, the disk may have room then.
                 raise DeliveryError("could not save the result and it has no public link", transient=True)
             raise DeliveryError("result too large and has no public link", transient=False)
-        content = post.content(link) if too_large else f"{post.content(None)} {_NOT_ATTACHED.format(link=link)}"
+        # Not too large (the file could not be saved this time): the usual text, then why there is a link.
+        body = post.body(link, None) if too_large else post.body(None, None, note=_NOT_ATTACHED.format(link=link))
         try:
             message = await post.channel.send(
-                content=content,
-                embed=post.embed(link),
-                view=post.view,
+                **body,
                 allowed_mentions=post.mentions,
                 nonce=post.nonce,
             )

@@ -18,8 +18,8 @@ from bot.domain.moderation import Report, ReportState
 from bot.errors import Conflict
 from bot.services.events import DeliveryError
 from bot.services.reports import RemovalOutcome
-from bot.ui import modrender
-from bot.ui.channels import delete_message, post_channel
+from bot.ui import card, modrender
+from bot.ui.channels import custom_ids, delete_message, post_channel
 from bot.ui.errors import report_error
 from bot.ui.flow import send_ephemeral
 from bot.ui.permissions import require_moderator
@@ -43,11 +43,10 @@ def result_job_id(bot: WanBot, message: discord.Message) -> int | None:
     """The job a result message shows, or None if it is not one of the bot's results."""
     if bot.user is None or message.author.id != bot.user.id:
         return None
-    for row in message.components:
-        for component in getattr(row, "children", ()):
-            match = _RESULT_ID.match(getattr(component, "custom_id", None) or "")
-            if match:
-                return int(match.group(1))
+    for custom_id in custom_ids(message):
+        match = _RESULT_ID.match(custom_id)
+        if match:
+            return int(match.group(1))
     return None
 
 
@@ -84,10 +83,9 @@ async def _post_notice(bot: WanBot, job: Job, report: Report) -> None:
         # Recorded all the same: it counts in /wan-mod history, and a later report posts a notice.
         log.warning("report=%d on job=%d: no moderators' channel is set in guild=%d", report.id, job.id, job.guild_id)
         return
-    text, embed = modrender.report_notice(job, report)
     try:
         channel = await post_channel(bot, channel_id)
-        notice = await channel.send(text, embed=embed, view=notice_view(report.id))
+        notice = await channel.send(**card.send(bot.config.delivery.result_style, _notice_shown(job, report)))
     except (discord.HTTPException, DeliveryError):
         log.warning("report=%d: could not post the notice in channel=%d", report.id, channel_id, exc_info=True)
         return
@@ -102,10 +100,11 @@ async def _refresh_notice(bot: WanBot, job: Job, report: Report) -> None:
     if report.notice_channel_id is None or report.notice_message_id is None:
         await _post_notice(bot, job, report)
         return
-    text, embed = modrender.report_notice(job, report)
     try:
         channel = await post_channel(bot, report.notice_channel_id)
-        await channel.get_partial_message(report.notice_message_id).edit(content=text, embed=embed)
+        # Fetched first: a notice is edited in the style it was posted in, whatever the config says now.
+        notice = await channel.fetch_message(report.notice_message_id)
+        await notice.edit(**card.edit(card.style_of(notice, "classic"), _notice_shown(job, report)))
     except (discord.HTTPException, DeliveryError):
         log.warning("report=%d: could not update the notice", report.id, exc_info=True)
 
@@ -113,11 +112,11 @@ async def _refresh_notice(bot: WanBot, job: Job, report: Report) -> None:
 async def _close_notice(bot: WanBot, job: Job, report: Report, verb: str, moderator_id: int) -> None:
     if report.notice_channel_id is None or report.notice_message_id is None:
         return
+    closed = _notice_shown(job, report, head=modrender.report_closed_text(job, report, verb, moderator_id))
     try:
         channel = await post_channel(bot, report.notice_channel_id)
-        await channel.get_partial_message(report.notice_message_id).edit(
-            content=modrender.report_closed_text(job, report, verb, moderator_id), view=None
-        )
+        notice = await channel.fetch_message(report.notice_message_id)
+        await notice.edit(**card.edit(card.style_of(notice, "classic"), closed))  # no buttons: it is handled
     except (discord.HTTPException, DeliveryError):
         log.warning("report=%d: could not update the notice", report.id, exc_info=True)
 
@@ -210,16 +209,15 @@ class DismissReportButton(_ReportButton, template=r"wan:report-dismiss:(?P<repor
         assert interaction.guild_id is not None
         report = await bot.services.reports.dismiss(interaction.guild_id, self.report_id, actor_id=interaction.user.id)
         job = await bot.services.jobs.get(report.job_id)
-        await interaction.response.edit_message(
-            content=modrender.report_closed_text(job, report, "dismissed", interaction.user.id), embed=None, view=None
-        )
+        closed = card.Shown(modrender.report_closed_text(job, report, "dismissed", interaction.user.id))
+        await interaction.response.edit_message(**card.edit(card.style_of(interaction.message, "classic"), closed))
 
 
-def notice_view(report_id: int) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    view.add_item(RemoveReportedButton(report_id))
-    view.add_item(DismissReportButton(report_id))
-    return view
+def _notice_shown(job: Job, report: Report, *, head: str | None = None) -> card.Shown:
+    """The moderators' notice; with ``head`` (the closing line) it has no buttons any more."""
+    text, embed = modrender.report_notice(job, report)
+    buttons = [RemoveReportedButton(report.id), DismissReportButton(report.id)] if head is None else []
+    return card.Shown(head or text, embed, prompt=job.spec.prompt, buttons=buttons)
 
 
 REPORT_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (RemoveReportedButton, DismissReportButton)

@@ -31,13 +31,13 @@ from bot.domain.models import Job
 from bot.domain.moderation import Review, ReviewState
 from bot.errors import Conflict, NotFound, UserFacingError
 from bot.services.events import DeliveryError
-from bot.ui import modrender, render
-from bot.ui.buttons import _JobButton, result_view
+from bot.ui import card, modrender
+from bot.ui.buttons import _JobButton
 from bot.ui.channels import find_posted, has_component, owner_only, post_channel
 from bot.ui.errors import report_error
 from bot.ui.permissions import require_moderator
 from bot.ui.progress import update_progress
-from bot.ui.sources import with_source
+from bot.ui.result import result_shown
 
 if TYPE_CHECKING:
     from bot.app import WanBot
@@ -96,15 +96,17 @@ async def publish(bot: WanBot, job: Job, review: Review, review_message: discord
         extra: dict[str, Any] = {}
         link: str | None = None
         if attachments:
-            extra["file"] = await attachments[0].to_file()
+            extra["file"] = await attachments[0].to_file()  # keeps the filename the card refers to
         elif job.result_url and not job.is_sandbox:
             link = job.result_url  # the review post was a link: the file was over the upload limit
         else:
             raise DeliveryError("the review message has no video to copy", transient=False)
+        source = await bot.services.sources.get(job.id)
+        filename = attachments[0].filename if attachments else None
         message = await channel.send(
-            content=render.result_text(job, link=link),
-            embed=with_source(render.result_embed(job, link=link), await bot.services.sources.get(job.id)),
-            view=result_view(job),
+            **card.send(
+                bot.config.delivery.result_style, result_shown(job, link=link, source=source, filename=filename)
+            ),
             allowed_mentions=owner_only(job.member_id),
             **extra,
         )
@@ -128,12 +130,14 @@ async def _refresh(bot: WanBot, job_id: int) -> None:
         log.warning("job=%d: could not update the progress message", job_id)
 
 
-async def _edit_review_message(message: discord.Message | discord.PartialMessage | None, content: str) -> None:
+async def _edit_review_message(message: discord.Message | None, job: Job, content: str) -> None:
     if message is None:
         return
+    # Without buttons: the decision is made. The video stays for the record.
+    link = None if message.attachments or job.is_sandbox else job.result_url
+    decided = review_shown(job, link=link, filename=card.kept_video(message), head=content, buttons=False)
     try:
-        # view=None takes the buttons away: the decision is made. The video stays for the record.
-        await message.edit(content=content, view=None)
+        await message.edit(**card.edit(card.style_of(message, "classic"), decided))
     except discord.HTTPException:
         log.warning("could not update review message %d", message.id)
 
@@ -158,7 +162,7 @@ class ApproveButton(_JobButton, template=r"wan:approve:(?P<job_id>[0-9]+)"):
         job = decision.job
         url = modrender.jump_url(job.guild_id, job.channel_id, message_id)
         assert review.decided_by is not None
-        await _edit_review_message(interaction.message, modrender.approved_text(job, review.decided_by, url))
+        await _edit_review_message(interaction.message, job, modrender.approved_text(job, review.decided_by, url))
         await _refresh(bot, job.id)
         await interaction.followup.send(
             f"Approved job #{job.id}: [posted]({url}) in <#{job.channel_id}>.", ephemeral=True
@@ -228,7 +232,7 @@ class RejectButton(_JobButton, template=r"wan:reject:(?P<job_id>[0-9]+)"):
                 job = await bot.services.jobs.get(self.job_id)
                 returned = await bot.services.reviews.returned_for(self.job_id)
                 await _edit_review_message(
-                    interaction.message, modrender.rejected_text(job, review.decided_by, review.reason, returned)
+                    interaction.message, job, modrender.rejected_text(job, review.decided_by, review.reason, returned)
                 )
             raise Conflict(modrender.already_decided(self.job_id, review.state, review.decided_by))
         await interaction.response.send_modal(RejectModal(self.job_id, interaction.message))
@@ -238,7 +242,7 @@ async def finish_rejection(
     bot: WanBot,
     job: Job,
     review: Review,
-    review_message: discord.Message | discord.PartialMessage | None,
+    review_message: discord.Message | None,
     returned: int | None,
 ) -> str:
     """Tell the member of a recorded rejection, then take the buttons off the review message.
@@ -249,7 +253,9 @@ async def finish_rejection(
         # The buttons stay, so Reject can be pressed again once the member can be reached.
         return f"{told}. Press Reject again to retry once that is fixed; I also retry when I restart"
     await bot.services.reviews.mark_told(job.id, notice_id)
-    await _edit_review_message(review_message, modrender.rejected_text(job, review.decided_by, review.reason, returned))
+    await _edit_review_message(
+        review_message, job, modrender.rejected_text(job, review.decided_by, review.reason, returned)
+    )
     await _refresh(bot, job.id)
     return told
 
@@ -260,13 +266,14 @@ async def finish_interrupted_rejections(bot: WanBot) -> None:
         try:
             job = await bot.services.jobs.get(review.job_id)
             returned = await bot.services.reviews.returned_for(review.job_id)
-            message: discord.PartialMessage | None = None
+            message: discord.Message | None = None
             try:
                 channel = await post_channel(bot, review.channel_id)
                 since = review.created_at - timedelta(minutes=1)
                 found = await find_posted(bot, channel, has_component(f"wan:reject:{job.id}"), since)
-                message = channel.get_partial_message(found) if found is not None else None
-            except DeliveryError:
+                # The whole message: the decided card keeps its video, which a partial message does not carry.
+                message = await channel.fetch_message(found) if found is not None else None
+            except (DeliveryError, discord.HTTPException):
                 log.warning("job=%d: review channel unavailable; telling the member anyway", job.id)
             told = await finish_rejection(bot, job, review, message, returned)
             log.info("job=%d: interrupted rejection finished; member told %s", job.id, told)
@@ -292,11 +299,17 @@ async def tell_member_rejected(bot: WanBot, job: Job, text: str) -> tuple[str, i
         return "nowhere: their direct messages are closed and I cannot post in the channel", None
 
 
-def review_view(job: Job) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    view.add_item(ApproveButton(job.id))
-    view.add_item(RejectButton(job.id))
-    return view
+def review_shown(
+    job: Job, *, link: str | None, filename: str | None, head: str | None = None, buttons: bool = True
+) -> card.Shown:
+    """The review message: the member named (not pinged), the video, Approve and Reject."""
+    return card.Shown(
+        head or modrender.review_text(job),
+        modrender.review_embed(job, link=link),
+        prompt=job.spec.prompt,
+        buttons=[ApproveButton(job.id), RejectButton(job.id)] if buttons else [],
+        filename=filename,
+    )
 
 
 REVIEW_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (ApproveButton, RejectButton)

@@ -7,7 +7,7 @@ The fake provider's clock is SimCord's virtual clock, so ``env.advance_time(60)`
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +21,7 @@ from bot.app import WanBot, create_bot
 from bot.config import Config, config_from_mapping
 from bot.domain.models import Balance, Job
 from bot.services.credits import MemberContext
+from tests.bot.shown import shown as shown
 from tests.fakes import FakeProviderServer
 from tests.fakes.apimall_server import FakeApimall
 from tests.fakes.wan26ai_server import FakeWan26ai
@@ -91,13 +92,27 @@ class World:
         return new
 
 
+def _walk(components: Iterable[Any]) -> Iterator[Any]:
+    """Every component, nested ones too (a card's buttons sit in an action row inside a container)."""
+    for component in components:
+        yield component
+        yield from _walk(getattr(component, "children", ()))
+        accessory = getattr(component, "accessory", None)
+        if accessory is not None:
+            yield from _walk((accessory,))
+
+
 def _custom_ids(message: discord.Message, prefix: str) -> list[str]:
     return [
         child.custom_id
-        for row in message.components
-        for child in getattr(row, "children", ())
+        for child in _walk(message.components)
         if isinstance(getattr(child, "custom_id", None), str) and child.custom_id.startswith(prefix)
     ]
+
+
+def result_job_id(message: discord.Message) -> int:
+    """The job a posted result shows (its Reroll button names it)."""
+    return int(custom_id(message, "wan:reroll:").rsplit(":", 1)[1])
 
 
 def custom_id(message: discord.Message, prefix: str) -> str:
@@ -106,7 +121,14 @@ def custom_id(message: discord.Message, prefix: str) -> str:
     return found[0]
 
 
-def make_config(tmp_path: Path, kind: str, server: FakeProviderServer | None, **sections: dict[str, Any]) -> Config:
+def make_config(
+    tmp_path: Path,
+    kind: str,
+    server: FakeProviderServer | None,
+    *,
+    result_style: str = "card",
+    **sections: dict[str, Any],
+) -> Config:
     provider: dict[str, Any] = {"kind": kind, "poll_interval_seconds": 2, "sandbox_render_seconds": 10}
     if server is not None:
         provider |= {"base_url": server.base_url, "api_key": API_KEY, "request_timeout_seconds": 5}
@@ -115,6 +137,7 @@ def make_config(tmp_path: Path, kind: str, server: FakeProviderServer | None, **
         "database": {"path": str(tmp_path / "wanbot.sqlite3")},
         "provider": provider,
         "loop": {"tick_seconds": 5},
+        "delivery": {"result_style": result_style},
     }
     for name, values in sections.items():
         data[name] = data.get(name, {}) | values
@@ -126,7 +149,12 @@ WorldFactory = Callable[..., Awaitable[World]]
 
 @asynccontextmanager
 async def open_world(
-    tmp_path: Path, kind: str = "sandbox", *, log_bodies: bool = False, **sections: dict[str, Any]
+    tmp_path: Path,
+    kind: str = "sandbox",
+    *,
+    log_bodies: bool = False,
+    result_style: str = "card",
+    **sections: dict[str, Any],
 ) -> AsyncIterator[World]:
     server: FakeProviderServer | None = None
     env_holder: dict[str, simcord.Env] = {}
@@ -142,7 +170,7 @@ async def open_world(
         server = FakeApimall(api_key=API_KEY, clock=virtual_clock, render_seconds=40, **server_options)
     if server is not None:
         await server.start()
-    config = make_config(tmp_path, kind, server, **sections)
+    config = make_config(tmp_path, kind, server, result_style=result_style, **sections)
     bot = create_bot(config, log_bodies=log_bodies)
     try:
         async with simcord.run(bot) as env:
@@ -180,6 +208,16 @@ async def open_world(
             await server.stop()
 
 
+# How results look (``[delivery] result_style``). Tests about what a result, review message or
+# report notice shows run in both: ``@pytest.mark.parametrize("result_style", STYLES)``.
+STYLES = ("card", "classic")
+
+
 @pytest.fixture
-def world_factory(tmp_path: Path) -> Callable[..., Any]:
-    return lambda kind="sandbox", **options: open_world(tmp_path, kind, **options)
+def result_style() -> str:
+    return "card"
+
+
+@pytest.fixture
+def world_factory(tmp_path: Path, result_style: str) -> Callable[..., Any]:
+    return lambda kind="sandbox", **options: open_world(tmp_path, kind, **({"result_style": result_style} | options))

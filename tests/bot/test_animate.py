@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import discord
+import pytest
 
 from bot.domain.models import JobState
-from tests.bot.conftest import RELAXED, World
+from tests.bot.conftest import RELAXED, STYLES, World
+from tests.bot.conftest import shown as read_result
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 64
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"0" * 64
@@ -39,7 +41,8 @@ def _fields(modal: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return found
 
 
-async def test_a_member_animates_another_members_image(world_factory: Any) -> None:
+@pytest.mark.parametrize("result_style", STYLES)
+async def test_a_member_animates_another_members_image(world_factory: Any, result_style: str) -> None:
     async with world_factory("wan26ai", **RELAXED) as world:
         posted = await world.bob.send(world.channel, "my cat, sleeping", attachments=[("cat.png", PNG)])
         read = _watch_cdn(world)
@@ -64,7 +67,7 @@ async def test_a_member_animates_another_members_image(world_factory: Any) -> No
         [result] = world.results()
         assert result.channel.id == world.channel.id
         assert world.pings(result) == ([world.alice.id], [], False)  # bob, the image's author, is not pinged
-        made_from = {field.name: field.value for field in result.embeds[0].fields}["Made from"]
+        made_from = {field.name: field.value for field in read_result(result).fields}["Made from"]
         assert made_from == f"[this message]({posted.jump_url})"
         assert read == []  # the member's file was never downloaded, only its URL handed on
         [job] = await world.jobs(world.alice)
@@ -162,7 +165,7 @@ async def test_above_the_threshold_the_menu_asks_to_confirm_like_video(world_fac
         await world.alice.click(prompt.response, label="Confirm")
         await world.env.advance_time(240)
         [result] = world.results()
-        made_from = {field.name: field.value for field in result.embeds[0].fields}["Made from"]
+        made_from = {field.name: field.value for field in read_result(result).fields}["Made from"]
         assert posted.jump_url in made_from
 
 
@@ -193,7 +196,8 @@ async def test_a_plain_http_image_link_is_refused_before_the_form(world_factory:
         assert not world.server.requests and (await world.balance(world.alice)).available == 500
 
 
-async def test_in_review_mode_the_approved_result_still_links_its_source(world_factory: Any) -> None:
+@pytest.mark.parametrize("result_style", STYLES)
+async def test_in_review_mode_the_approved_result_still_links_its_source(world_factory: Any, result_style: str) -> None:
     async with world_factory(**RELAXED) as world:
         review = world.guild.create_text_channel("review")
         await world.admin.slash(world.channel, "wan-admin review on", channel=review)
@@ -205,7 +209,7 @@ async def test_in_review_mode_the_approved_result_still_links_its_source(world_f
         [pending] = [m for m in review.history(viewer=world.mod) if m.components]
         await world.mod.click(pending, label="Approve")
         [result] = world.results()
-        made_from = {field.name: field.value for field in result.embeds[0].fields}["Made from"]
+        made_from = {field.name: field.value for field in read_result(result).fields}["Made from"]
         assert posted.jump_url in made_from and world.pings(result) == ([world.alice.id], [], False)
 
 

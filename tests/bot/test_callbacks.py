@@ -12,6 +12,7 @@ import aiohttp
 
 from bot.domain.models import JobState
 from bot.ops.callbacks import sign
+from tests.bot.conftest import shown
 
 WEB = {"enabled": True, "host": "127.0.0.1", "port": 0}
 CALLBACKS = {"enabled": True}
@@ -43,7 +44,7 @@ async def test_a_callback_delivers_before_the_next_poll(world_factory: Any) -> N
         [attempt] = world.server.callbacks
         assert attempt.status == 202
         [posted] = world.results()
-        assert posted.content.startswith(f"<@{world.alice.id}>")
+        assert shown(posted).content.startswith(f"<@{world.alice.id}>")
         assert len(world.server.requests_to("status")) == 1
 
 

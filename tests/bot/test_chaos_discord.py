@@ -6,8 +6,10 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import pytest
+
 from bot.domain.models import JobState
-from tests.bot.conftest import RELAXED
+from tests.bot.conftest import RELAXED, STYLES, result_job_id, shown
 
 POSTS = "/channels/*/messages"
 
@@ -26,13 +28,14 @@ async def ticking(world: Any, seconds: float, step: float = 60) -> None:
         assert runner.stats.ticks > ticks, "the loop stopped ticking"
 
 
-async def test_413_on_the_upload_falls_back_to_a_link(world_factory: Any) -> None:
+@pytest.mark.parametrize("result_style", STYLES)
+async def test_413_on_the_upload_falls_back_to_a_link(world_factory: Any, result_style: str) -> None:
     async with world_factory("apimall", **RELAXED) as world:
         await world.video(world.alice)
         world.env.inject_error("POST", POSTS, status=413, code=40005, message="Request entity too large")
         await ticking(world, 120)
         [posted] = world.results()
-        assert posted.attachments == [] and "/files/" in posted.content
+        assert posted.attachments == [] and "/files/" in shown(posted).content
         assert (await the_job(world)).state is JobState.DELIVERED
         assert (await world.balance(world.alice)).available == 420
         world.env.errors.clear()
@@ -103,7 +106,7 @@ async def test_thirty_percent_of_posts_failing_still_delivers_every_job_once(wor
         await ticking(world, 1800)
         jobs = [job for member in members for job in await world.jobs(member)]
         assert len(jobs) == 8 and all(job.state is JobState.DELIVERED for job in jobs)
-        posted = [int(m.components[0].children[0].custom_id.rsplit(":", 1)[1]) for m in world.results()]
+        posted = [result_job_id(m) for m in world.results()]
         assert sorted(posted) == sorted(job.id for job in jobs)  # each once
         assert len(failed) >= 3 and world.bot.services.runner.stats.step_errors == 0
         world.env.errors.clear()

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot.domain.models import Job, JobState
-from tests.bot.conftest import RELAXED
+from tests.bot.conftest import RELAXED, result_job_id
 
 JOBS = 20
 FAULTS: list[dict[str, Any]] = [
@@ -57,7 +57,7 @@ async def test_every_job_ends_and_is_told_when_30_percent_of_requests_fail(world
         sent = len(world.server.requests_to("generate")) + len(world.server.requests_to("status"))
         assert chaos.injected >= 0.2 * sent and set(chaos.picked) == set(range(len(FAULTS)))
         public = world.public()
-        results = {int(m.components[0].children[0].custom_id.rsplit(":", 1)[1]) for m in world.results()}
+        results = {result_job_id(m) for m in world.results()}
         assert len(world.results()) == len(results)  # one post per delivered job
         for job in jobs:
             assert job.state.is_terminal, job

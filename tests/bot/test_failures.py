@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from bot.domain.models import JobState
+from tests.bot.conftest import STYLES, shown
 
 
 async def the_job(world: Any) -> Any:
@@ -114,19 +117,22 @@ async def test_render_that_never_finishes_times_out(world_factory: Any) -> None:
         assert (await world.balance(world.alice)).available == 500
 
 
-async def test_result_over_the_upload_limit_is_posted_as_a_link(world_factory: Any) -> None:
+@pytest.mark.parametrize("result_style", STYLES)
+async def test_result_over_the_upload_limit_is_posted_as_a_link(world_factory: Any, result_style: str) -> None:
     async with world_factory("apimall", server={"file_size": 11 * 1_048_576}) as world:
         assert world.bot.get_guild(world.guild.id).filesize_limit < 11 * 1_048_576
         await world.video(world.alice)
         await world.env.advance_time(200)
         [posted] = world.results()
         assert posted.attachments == []
-        assert "/files/" in posted.content and "upload limit" in posted.content
-        assert posted.embeds[0].url and "/files/" in posted.embeds[0].url
+        # The card (or the classic message) says why there is no file, and links the provider's video.
+        assert "/files/" in shown(posted).content and "upload limit" in shown(posted).content
+        assert shown(posted).url and "/files/" in shown(posted).url and shown(posted).media == []
         assert (await world.balance(world.alice)).available == 420  # a link is a delivery
 
 
-async def test_everyone_here_and_roles_in_a_prompt_ping_nobody(world_factory: Any) -> None:
+@pytest.mark.parametrize("result_style", STYLES)
+async def test_everyone_here_and_roles_in_a_prompt_ping_nobody(world_factory: Any, result_style: str) -> None:
     async with world_factory() as world:
         role = world.guild.create_role("Subscribers", mentionable=True)
         prompt = f"@everyone @here <@&{role.id}> <@{world.bob.id}> look at this"

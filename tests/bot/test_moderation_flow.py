@@ -11,7 +11,7 @@ from simcord.backend.errors import SetupError
 
 from bot.domain.models import JobState, LedgerKind
 from bot.domain.moderation import AuditAction
-from tests.bot.conftest import RELAXED, World, custom_id
+from tests.bot.conftest import RELAXED, STYLES, World, custom_id, shown
 
 
 async def actions(world: World) -> list[AuditAction]:
@@ -114,7 +114,10 @@ async def test_prompt_rules_refuse_by_class_without_echoing_the_rule(world_facto
 # --- reports and removals -------------------------------------------------------------------
 
 
-async def test_reports_are_counted_once_per_member_on_one_notice_and_remove_deletes(world_factory: Any) -> None:
+@pytest.mark.parametrize("result_style", STYLES)
+async def test_reports_are_counted_once_per_member_on_one_notice_and_remove_deletes(
+    world_factory: Any, result_style: str
+) -> None:
     async with world_factory() as world:
         mods = await mod_channel(world)
         posted = await delivered(world)
@@ -123,13 +126,15 @@ async def test_reports_are_counted_once_per_member_on_one_notice_and_remove_dele
         first = await world.bob.click(posted, custom_id=report)
         assert first.ephemeral and "moderators will look" in first.response.content
         [notice] = notices(world, mods)
-        assert "reported by **1 member**" in notice.content and world.pings(notice) == ([], [], False)
+        assert "reported by **1 member**" in shown(notice).content and world.pings(notice) == ([], [], False)
+        assert shown(notice).description == "a lighthouse in a storm, cinematic"
+        assert shown(notice).fields[0].value == f"[Jump to the video]({posted.jump_url})"
 
         await world.admin.click(posted, custom_id=report)
         repeat = await world.bob.click(posted, custom_id=report)
         assert "already reported" in repeat.response.content
         [notice] = notices(world, mods)  # the same notice, edited; no second one
-        assert "reported by **2 members**" in notice.content
+        assert "reported by **2 members**" in shown(notice).content
 
         # The notice's buttons check the clicker too: a member who can see the channel cannot use them.
         sneaky = await world.bob.click(notice, custom_id=custom_id(notice, "wan:report-remove:"))
@@ -140,7 +145,7 @@ async def test_reports_are_counted_once_per_member_on_one_notice_and_remove_dele
         assert "Removed the video of job #1" in removed.response.content
         assert world.results() == []
         [notice] = notices(world, mods)
-        assert "video removed" in notice.content and not notice.components
+        assert "video removed" in shown(notice).content and not shown(notice).buttons
 
         history = await world.mod.slash(world.channel, "wan-mod history", member=world.alice)
         text = history.response.embeds[0].description or ""
@@ -149,7 +154,10 @@ async def test_reports_are_counted_once_per_member_on_one_notice_and_remove_dele
         assert (entry.actor_id, entry.target_member_id, entry.job_id) == (world.mod.id, world.alice.id, 1)
 
 
-async def test_dismiss_closes_the_notice_and_a_new_report_opens_a_new_one(world_factory: Any) -> None:
+@pytest.mark.parametrize("result_style", STYLES)
+async def test_dismiss_closes_the_notice_and_a_new_report_opens_a_new_one(
+    world_factory: Any, result_style: str
+) -> None:
     async with world_factory() as world:
         mods = await mod_channel(world)
         posted = await delivered(world)
@@ -158,7 +166,7 @@ async def test_dismiss_closes_the_notice_and_a_new_report_opens_a_new_one(world_
 
         await world.mod.click(notice, custom_id=custom_id(notice, "wan:report-dismiss:"))
         [closed] = notices(world, mods)
-        assert "dismissed" in closed.content and not closed.components
+        assert "dismissed" in shown(closed).content and not shown(closed).buttons
         assert len(world.results()) == 1  # still there
 
         await world.admin.click(posted, custom_id=custom_id(posted, "wan:report:"))
@@ -166,7 +174,8 @@ async def test_dismiss_closes_the_notice_and_a_new_report_opens_a_new_one(world_
         assert AuditAction.DISMISS_REPORT in await actions(world)
 
 
-async def test_remove_video_menu_and_the_owners_delete_are_both_recorded(world_factory: Any) -> None:
+@pytest.mark.parametrize("result_style", STYLES)
+async def test_remove_video_menu_and_the_owners_delete_are_both_recorded(world_factory: Any, result_style: str) -> None:
     async with world_factory() as world:
         first = await delivered(world)
         second = await delivered(world, prompt="a second video")

@@ -15,7 +15,7 @@ from simcord.http import router
 from simcord.http.routes import messages as message_routes
 
 from bot.domain.models import JobState
-from tests.bot.conftest import RELAXED
+from tests.bot.conftest import RELAXED, STYLES
 
 
 @pytest.fixture
@@ -46,9 +46,10 @@ async def chat(world: Any, count: int) -> None:
         await world.bob.send(world.channel, f"chatter {index}")
 
 
+@pytest.mark.parametrize("result_style", STYLES)
 @pytest.mark.parametrize("chatter", ["before the post", "after the post"])
 async def test_a_post_among_a_burst_of_messages_is_found_not_posted_again(
-    world_factory: Any, discord_after_semantics: None, chatter: str
+    world_factory: Any, discord_after_semantics: None, chatter: str, result_style: str
 ) -> None:
     async with world_factory(**RELAXED) as world:
         await world.video(world.alice)

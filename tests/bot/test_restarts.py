@@ -8,7 +8,7 @@ import pytest
 
 from bot.domain.models import JobState
 from bot.storage.jobs import JobRepository
-from tests.bot.conftest import RELAXED, custom_id
+from tests.bot.conftest import RELAXED, STYLES, custom_id
 
 
 @pytest.mark.parametrize("kind", ["sandbox", "apimall", "wan26ai"])
@@ -28,7 +28,8 @@ async def test_restart_mid_render_delivers_once(world_factory: Any, kind: str) -
         assert (balance.available, balance.held) == (420, 0)
 
 
-async def test_restart_between_post_and_record_does_not_post_twice(world_factory: Any) -> None:
+@pytest.mark.parametrize("result_style", STYLES)
+async def test_restart_between_post_and_record_does_not_post_twice(world_factory: Any, result_style: str) -> None:
     async with world_factory() as world:
         await world.video(world.alice)
         # Simulate a crash right after the result was posted, before the database learned of it.
@@ -78,7 +79,8 @@ async def test_crash_with_a_create_on_the_wire_wan26ai(world_factory: Any) -> No
         assert (await world.balance(world.alice)).available == 500
 
 
-async def test_buttons_work_after_a_restart(world_factory: Any) -> None:
+@pytest.mark.parametrize("result_style", STYLES)
+async def test_buttons_work_after_a_restart(world_factory: Any, result_style: str) -> None:
     async with world_factory() as world:
         await world.video(world.alice, prompt="a red fox in snow")
         await world.env.advance_time(30)
@@ -101,7 +103,8 @@ async def test_buttons_work_after_a_restart(world_factory: Any) -> None:
         assert (await world.balance(world.bob)).available == 420  # bob paid for his reroll
 
 
-async def test_delete_is_for_the_owner_or_a_moderator(world_factory: Any) -> None:
+@pytest.mark.parametrize("result_style", STYLES)
+async def test_delete_is_for_the_owner_or_a_moderator(world_factory: Any, result_style: str) -> None:
     async with world_factory(**RELAXED) as world:
         await world.video(world.alice)
         await world.video(world.alice)
@@ -119,7 +122,8 @@ async def test_delete_is_for_the_owner_or_a_moderator(world_factory: Any) -> Non
         assert world.results() == []
 
 
-async def test_a_busy_channel_does_not_hide_the_earlier_post(world_factory: Any) -> None:
+@pytest.mark.parametrize("result_style", STYLES)
+async def test_a_busy_channel_does_not_hide_the_earlier_post(world_factory: Any, result_style: str) -> None:
     """Bystanders post 60 messages before the result and 60 after it; after a crash between posting
     and recording, the scan still finds the post instead of posting again. (Chatter on both sides:
     Discord pages ``after=`` from the oldest message, SimCord from the newest.)"""

@@ -1,16 +1,20 @@
 """Review mode end to end: finished videos wait in a review channel; Approve posts them, Reject
-tells the member; buttons survive restarts; two moderators at once make one decision."""
+tells the member; buttons survive restarts; two moderators at once make one decision.
+Every test runs with both result styles (a Components V2 card, and the classic embed)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import discord
+import pytest
 
 from bot.domain.models import JobState, LedgerKind
 from bot.domain.moderation import AuditAction, ReviewState
-from tests.bot.conftest import World, custom_id
+from tests.bot.conftest import STYLES, World, custom_id, shown
 from tests.bot.together import click_together
+
+pytestmark = pytest.mark.parametrize("result_style", STYLES)
 
 
 async def review_on(world: World, **options: Any) -> Any:
@@ -30,7 +34,7 @@ def review_messages(world: World, review: Any) -> list[discord.Message]:
 
 
 def _ids(message: discord.Message) -> list[str]:
-    return [child.custom_id for row in message.components for child in getattr(row, "children", ()) if child.custom_id]
+    return shown(message).buttons
 
 
 async def finished_review(world: World, review: Any, **video: Any) -> discord.Message:
@@ -51,8 +55,10 @@ async def test_approve_after_a_restart_posts_once_and_pings_only_the_member(worl
 
         # Nothing public yet; the review message names alice without pinging anyone.
         assert world.results() == []
-        assert f"<@{world.alice.id}>" in pending.content and world.pings(pending) == ([], [], False)
+        assert f"<@{world.alice.id}>" in shown(pending).content and world.pings(pending) == ([], [], False)
         assert pending.attachments and pending.attachments[0].filename == "sandbox.mp4"
+        assert shown(pending).media == [pending.attachments[0].url]
+        assert shown(pending).description == "a lighthouse in a storm, cinematic"
         assert "moderator will look" in world.public()[0].content
         [job] = await world.jobs(world.alice)
         # Delivered to review = settled: the render was made and paid.
@@ -70,8 +76,10 @@ async def test_approve_after_a_restart_posts_once_and_pings_only_the_member(worl
         assert world.pings(posted) == ([world.alice.id], [], False)
         assert posted.attachments[0].filename == "sandbox.mp4"
         assert custom_id(posted, "wan:report:")  # the public result carries Report
+        assert shown(posted).media == [posted.attachments[0].url]
         [decided] = public_in(world, review)
-        assert "Approved" in decided.content and not decided.components
+        assert "Approved" in shown(decided).content and not shown(decided).buttons
+        assert shown(decided).media == [decided.attachments[0].url]  # the video stays for the record
         assert "posted below" in world.public()[0].content
         review_row = await world.bot.services.reviews.get(job.id)
         assert review_row is not None and review_row.state is ReviewState.APPROVED
@@ -117,7 +125,7 @@ async def test_reject_without_refund_tells_the_member_by_dm_and_keeps_the_credit
         assert "was not published" in dm.content and "Too gory" in dm.content and "stay spent" in dm.content
         assert world.results() == []
         [decided] = public_in(world, review)
-        assert "Rejected" in decided.content and not decided.components
+        assert "Rejected" in shown(decided).content and not shown(decided).buttons
         balance = await world.balance(world.alice)
         assert (balance.available, balance.held) == (420, 0)
         kinds = [e.kind for e in await world.bot.services.ledger.entries(world.guild.id)]
@@ -161,7 +169,7 @@ async def test_reject_with_refunds_on_and_dms_closed_tells_the_member_in_the_cha
 
         # The review message cannot be decided twice: its buttons are gone, and a stale click is refused.
         [decided] = public_in(world, review)
-        assert not decided.components
+        assert not shown(decided).buttons
         late = await world.bot.services.reviews.approve(world.guild.id, 1, actor_id=world.mod.id)
         assert not late.won and late.review.state is ReviewState.REJECTED
 

@@ -7,9 +7,11 @@ from typing import Any
 import pytest
 
 from bot.domain.models import JobState
+from tests.bot.conftest import STYLES, shown
 
 
-async def test_text_to_video_on_the_sandbox(world_factory: Any) -> None:
+@pytest.mark.parametrize("result_style", STYLES)
+async def test_text_to_video_on_the_sandbox(world_factory: Any, result_style: str) -> None:
     async with world_factory() as world:
         result = await world.video(world.alice, duration="5", resolution="720p")
         assert result.ephemeral
@@ -21,11 +23,14 @@ async def test_text_to_video_on_the_sandbox(world_factory: Any) -> None:
         await world.env.advance_time(30)
 
         [posted] = world.results()
-        assert posted.content.startswith(f"<@{world.alice.id}>, your video is ready.")
+        embed = shown(posted)
+        assert embed.card is (result_style == "card")
+        assert embed.content.startswith(f"<@{world.alice.id}>, your video is ready.")
         assert world.pings(posted) == ([world.alice.id], [], False)
         [attachment] = posted.attachments
         assert attachment.filename == "sandbox.mp4" and attachment.size > 1000
-        embed = posted.embeds[0]
+        assert embed.media == [attachment.url]  # the card's gallery shows the uploaded file
+        assert embed.buttons == [f"wan:{action}:1" for action in ("reroll", "remix", "report", "delete")]
         assert embed.description == "a lighthouse in a storm, cinematic"
         fields = {field.name: field.value for field in embed.fields}
         assert fields["Cost"] == "80 credits" and fields["Duration"] == "5 s" and "Render time" in fields

@@ -41,6 +41,7 @@ class LoggedMessage:
     components: list[dict[str, Any]] = field(default_factory=list)
     attachments: int = 0
     created_by_run: int = 0
+    flags: int = 0  # a result card is a Components V2 message: the flag must survive a re-seed
 
     def custom_ids(self) -> Iterator[str]:
         stack: list[Any] = list(self.components)
@@ -83,11 +84,13 @@ def read(path: Path) -> list[LoggedMessage]:
                 components=entry["components"],
                 attachments=entry["attachments"],
                 created_by_run=entry["run"],
+                flags=entry.get("flags", 0),
             )
         elif op == "edit" and message_id in messages:
             messages[message_id].content = entry["content"]
             messages[message_id].embeds = entry["embeds"]
             messages[message_id].components = entry["components"]
+            messages[message_id].flags = entry.get("flags", 0)
         elif op == "delete":
             messages.pop(message_id, None)
     return sorted(messages.values(), key=lambda message: message.id)
@@ -170,6 +173,7 @@ class Recorder:
                 "embeds": message.embeds,
                 "components": message.components,
                 "attachments": len(message.attachments),
+                "flags": message.flags,
             }
         )
 
@@ -194,6 +198,7 @@ def reseed(backend: Any, path: Path) -> int:
             timestamp=logged.timestamp,
             embeds=logged.embeds,
             components=logged.components,
+            flags=logged.flags,
         )
         count += 1
     return count
