@@ -20,6 +20,7 @@ import discord
 
 from bot.demo_browser import launch_chromium, missing_screenshots
 from bot.demo_world import RENDER_SECONDS, DemoWorld, demo_bot, populate
+from bot.ui.channels import custom_ids
 
 Write = Callable[[str], None]
 
@@ -94,13 +95,7 @@ def _public(world: DemoWorld, channel: Any, custom_id_prefix: str | None = None)
     seen = [m for m in channel.history(viewer=world.admin) if not m.flags.ephemeral]
     if custom_id_prefix is None:
         return seen
-    return [
-        m
-        for m in seen
-        for row in m.components
-        for child in getattr(row, "children", ())
-        if str(getattr(child, "custom_id", "") or "").startswith(custom_id_prefix)
-    ]
+    return [m for m in seen if any(custom_id.startswith(custom_id_prefix) for custom_id in custom_ids(m))]
 
 
 async def _tour(world: DemoWorld, folder: Path, out: Write) -> list[Shot]:

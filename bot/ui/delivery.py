@@ -63,7 +63,8 @@ class _Post:
     def body(self, link: str | None, filename: str | None, *, note: str | None = None) -> dict[str, Any]:
         shown = self.shown(link, filename)
         if note:
-            shown = replace(shown, head=f"{shown.head} {note}")
+            # The usual head line (not the "too large" one), then why there is a link after all.
+            shown = replace(shown, head=f"{self.shown(None, filename).head} {note}")
         return card.send(self.style, shown)
 
     mentions: discord.AllowedMentions
@@ -197,7 +198,7 @@ class DiscordJobEvents:
                 raise DeliveryError("could not save the result and it has no public link", transient=True)
             raise DeliveryError("result too large and has no public link", transient=False)
         # Not too large (the file could not be saved this time): the usual text, then why there is a link.
-        body = post.body(link, None) if too_large else post.body(None, None, note=_NOT_ATTACHED.format(link=link))
+        body = post.body(link, None) if too_large else post.body(link, None, note=_NOT_ATTACHED.format(link=link))
         try:
             message = await post.channel.send(
                 **body,

@@ -8,6 +8,7 @@ from typing import Any
 import discord
 
 from bot.domain.models import JobState
+from bot.ui.channels import custom_ids
 from tests.bot.channels import bot_overwrite, thread_in
 from tests.bot.conftest import RELAXED, World
 
@@ -16,7 +17,7 @@ def results_in(world: World, channel: Any) -> list[discord.Message]:
     return [
         m
         for m in channel.history(viewer=world.alice)
-        if not m.flags.ephemeral and any("wan:reroll:" in (c.custom_id or "") for r in m.components for c in r.children)
+        if not m.flags.ephemeral and any(custom_id.startswith("wan:reroll:") for custom_id in custom_ids(m))
     ]
 
 

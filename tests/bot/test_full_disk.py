@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from bot.domain.models import JobState
+from tests.bot.conftest import shown
 
 _LIMIT = 1_048_576  # 1 MiB on disk for anything the process writes from now on
 
@@ -38,9 +39,10 @@ async def test_a_full_temporary_disk_posts_the_link_and_says_so(world_factory: A
             await world.env.advance_time(200)
         [posted] = world.results()
         assert posted.attachments == []
-        assert "/files/" in posted.content and "permission" not in posted.content
-        assert "upload limit" not in posted.content  # the file was within the limit: that is not why
-        assert posted.embeds[0].url and "/files/" in posted.embeds[0].url
+        result = shown(posted)
+        assert "/files/" in result.content and "permission" not in result.content
+        assert "upload limit" not in result.content  # the file was within the limit: that is not why
+        assert result.url and "/files/" in result.url
         [job] = await world.jobs(world.alice)
         assert job.state is JobState.DELIVERED
         assert (await world.balance(world.alice)).available == 420

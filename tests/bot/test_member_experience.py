@@ -14,7 +14,7 @@ import pytest
 from simcord import OptionError
 
 from bot.domain.models import JobState
-from tests.bot.conftest import open_world
+from tests.bot.conftest import open_world, shown
 
 RELAXED_LIMITS = {"cooldown_seconds": 0, "max_running_per_member": 10, "max_in_flight": 1000}
 # Edits as often as the 15 s floor allows, so the tests see the message move.
@@ -258,8 +258,8 @@ async def test_a_delivered_sandbox_video_reads_right(world_factory: Any) -> None
         await world.video(world.alice)
         await world.env.advance_time(60)
         [result] = world.results()
-        reads_right(result.content)
-        footer = result.embeds[0].footer.text or ""
+        reads_right(shown(result).content)
+        footer = shown(result).footer.text or ""
         assert footer == "Sandbox render: a sample clip. No provider credits were spent."
 
 

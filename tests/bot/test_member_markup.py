@@ -11,7 +11,7 @@ from typing import Any
 import discord
 
 from bot.domain.markdown import code, escape, quote
-from tests.bot.conftest import World, custom_id
+from tests.bot.conftest import World, custom_id, shown
 
 BAIT = "[discord.com/nitro](https://nitro.example/claim) free\n# CLAIM NOW\n-# official\n1. **click** <@1> @everyone"
 
@@ -33,11 +33,9 @@ def live_markup(text: str) -> set[str]:
 
 
 def texts_of(message: discord.Message) -> list[str]:
-    parts = [message.content]
-    for embed in message.embeds:
-        parts += [embed.title or "", embed.description or ""]
-        parts += [field.value for field in embed.fields]
-    return parts
+    """The head line first, then the title, the description and the fields, in either style."""
+    seen = shown(message)
+    return [seen.content, seen.title or "", seen.description or "", *(field.value for field in seen.fields)]
 
 
 def test_the_helper_keeps_every_construct_literal() -> None:
@@ -60,14 +58,15 @@ async def test_a_prompt_in_the_result_and_the_report_notice_is_shown_as_typed(wo
         await world.admin.slash(world.channel, "wan-admin mod-channel", channel=mods)
         await post_bait(world)
         [posted] = world.results()
-        assert "nitro" in (posted.embeds[0].description or "")
-        for text in texts_of(posted):
-            assert live_markup(text) <= {"mention"} if text is posted.content else live_markup(text) == set()
+        assert "nitro" in (shown(posted).description or "")
+        head, *rest = texts_of(posted)
+        assert live_markup(head) <= {"mention"}
+        assert all(live_markup(text) == set() for text in rest)
 
         await world.bob.click(posted, custom_id=custom_id(posted, "wan:report:"))
         [notice] = [m for m in mods.history(viewer=world.bob) if not m.flags.ephemeral]
-        assert "nitro" in (notice.embeds[0].description or "")
-        assert live_markup(notice.embeds[0].description or "") == set()
+        assert "nitro" in (shown(notice).description or "")
+        assert live_markup(shown(notice).description or "") == set()
 
 
 async def test_a_provider_refusal_notice_keeps_the_whole_prompt_inside_its_quote(world_factory: Any) -> None:
@@ -90,7 +89,7 @@ async def test_a_rejection_reason_and_the_prompt_in_the_rejection_are_shown_as_t
         await world.admin.slash(world.channel, "wan-admin review on", channel=review)
         await post_bait(world)
         [pending] = [m for m in review.history(viewer=world.bob) if not m.flags.ephemeral]
-        assert live_markup(pending.embeds[0].description or "") == set()
+        assert live_markup(shown(pending).description or "") == set()
 
         modal = await world.mod.click(pending, custom_id=custom_id(pending, "wan:reject:"))
         field = next(iter(_inputs(modal.modal)))
@@ -99,7 +98,8 @@ async def test_a_rejection_reason_and_the_prompt_in_the_rejection_are_shown_as_t
         [dm] = world.alice.user.dm_channel.history(viewer=world.alice)
         assert "the rules" in dm.content and live_markup(dm.content) == set()
         [decided] = [m for m in review.history(viewer=world.bob) if not m.flags.ephemeral]
-        assert "the rules" in decided.content and "masked link" not in live_markup(decided.content)
+        head = shown(decided).content
+        assert "the rules" in head and "masked link" not in live_markup(head)
 
 
 async def test_rule_values_and_history_show_as_typed(world_factory: Any) -> None:

@@ -72,7 +72,9 @@ async def test_member_markdown_is_shown_as_typed_and_pings_nobody_else(world_fac
         await world.env.advance_time(30)
         [posted] = world.results()
         card = shown(posted)
-        assert card.description == r"\# \*\*huge\*\* \_text\_ \~\~gone\~\~ \`code\` " + f"<@{world.bob.id}> @everyone"
+        assert (
+            card.description == r"\# \*\*huge\*\* \_text\_ \~\~gone\~\~ \`code\` " + rf"\<\@{world.bob.id}\> \@everyone"
+        )
         assert world.pings(posted) == ([world.alice.id], [], False)
 
 
