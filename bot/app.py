@@ -85,7 +85,7 @@ class WanBot(commands.Bot):
         self.http_session = aiohttp.ClientSession(
             headers={"User-Agent": "wanbot/0.1 (+self-hosted Discord bot)"},
         )
-        self.db = await Database.open(config.database.path)
+        self.db = await Database.open(config.database.target, single_process=True)
         provider = InstrumentedProvider(
             build_provider(config.provider, self.http_session, self.clock, log_bodies=self.log_bodies), self.metrics
         )

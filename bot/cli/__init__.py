@@ -102,14 +102,25 @@ def _logging(debug: bool, config: Config | None) -> Iterator[None]:
 
 async def _run(config: Config, debug: bool) -> int:
     from bot.app import create_bot
+    from bot.storage.single_process import DatabaseInUse, ProcessLock
 
     token = config.discord.token.get_secret_value()
     if not token:
         _err(GETTING_STARTED)
         return 2
-    bot = create_bot(config, log_bodies=debug)
-    async with bot:
-        await bot.start(token)
+    # Before logging in: a second bot process on the same SQLite file stops here, in one line.
+    try:
+        lock = None if config.database.url.get_secret_value() else ProcessLock.acquire(config.database.path)
+    except DatabaseInUse as error:
+        _err(str(error))
+        return 1
+    try:
+        bot = create_bot(config, log_bodies=debug)
+        async with bot:
+            await bot.start(token)
+    finally:
+        if lock is not None:
+            lock.release()
     return 0
 
 
@@ -133,7 +144,7 @@ async def _export(config: Config, guild_id: int | None, path: str) -> int:
     from bot.storage.db import Database
 
     try:
-        db = await Database.open_existing(config.database.path)
+        db = await Database.open_existing(config.database.target)
     except (FileNotFoundError, RuntimeError) as error:
         _err(f"Cannot export: {error}.")
         return 1

@@ -17,7 +17,7 @@ from bot.domain.moderation import AuditAction
 from bot.domain.periods import Period, next_refill, period_key
 from bot.errors import InvalidRequest
 from bot.storage.audit import AuditRepository
-from bot.storage.db import Database, Tx
+from bot.storage.db import Database, Tx, member_lock
 from bot.storage.ledger import LedgerRepository
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,9 @@ class CreditService:
             # period the moment they qualify instead of waiting for the next one.
             return allowance
         key = period_key(allowance.period, now)
+        # The member's money lock (taken first, see Tx.lock): two processes cannot both see "no
+        # refill yet" and collide on the unique index.
+        await tx.lock(member_lock(guild_id, member.member_id))
         if await self.ledger.has_refill(tx, guild_id, member.member_id, key):
             return allowance
         balance = await self.ledger.balance_in(tx, guild_id, member.member_id)

@@ -4,7 +4,6 @@ checks that refuse blocked members and blocked prompts before anything is charge
 from __future__ import annotations
 
 import logging
-import sqlite3
 
 from bot.domain.clock import Clock
 from bot.domain.moderation import AuditAction, PromptRule, RuleKind
@@ -12,7 +11,7 @@ from bot.domain.rules import MAX_RULES_PER_GUILD, RuleHit, RuleSet, first_hit, v
 from bot.errors import Conflict, InvalidRequest, NotFound, NotPermitted
 from bot.services.jobs import JobRequest
 from bot.storage.audit import AuditRepository
-from bot.storage.db import Database
+from bot.storage.db import Database, IntegrityError
 from bot.storage.moderation import ModerationRepository
 
 log = logging.getLogger(__name__)
@@ -64,7 +63,7 @@ class PromptRuleService:
                 )
             try:
                 rule_id = await self.repo.add_rule_in(tx, guild_id, kind, stored, actor_id, now)
-            except sqlite3.IntegrityError:
+            except IntegrityError:
                 raise Conflict(f"That {kind.value} is already blocked here.") from None
             await self.audit.record_in(
                 tx,

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain.clock import from_ts, to_ts
 from bot.domain.models import Balance, LedgerEntry, LedgerKind
-from bot.storage.db import Database, Tx
+from bot.storage.db import Database, Row, Tx
 
 # available = grants + refills + adjustments - holds + releases
 # held      = holds - settlements - releases
@@ -40,7 +39,7 @@ class ExportedEntry:
     period: str | None
 
 
-def _entry(row: sqlite3.Row) -> LedgerEntry:
+def _entry(row: Row) -> LedgerEntry:
     created = from_ts(row["created_at"])
     assert created is not None
     return LedgerEntry(

@@ -21,6 +21,7 @@ from bot.app import WanBot, create_bot
 from bot.config import Config, config_from_mapping
 from bot.domain.models import Balance, Job
 from bot.services.credits import MemberContext
+from tests.backends import database_section
 from tests.fakes import FakeProviderServer
 from tests.fakes.apimall_server import FakeApimall
 from tests.fakes.wan26ai_server import FakeWan26ai
@@ -112,7 +113,7 @@ def make_config(tmp_path: Path, kind: str, server: FakeProviderServer | None, **
         provider |= {"base_url": server.base_url, "api_key": API_KEY, "request_timeout_seconds": 5}
     provider |= sections.pop("provider", {})
     data: dict[str, Any] = {
-        "database": {"path": str(tmp_path / "wanbot.sqlite3")},
+        "database": database_section(tmp_path),
         "provider": provider,
         "loop": {"tick_seconds": 5},
     }

@@ -4,7 +4,6 @@ one review decision under concurrency, report votes, blocks before money, refusa
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from dataclasses import dataclass
 
 import pytest
@@ -19,7 +18,7 @@ from bot.services.prompt_rules import BlockCheck, PromptRuleCheck, PromptRuleSer
 from bot.services.reports import ReportService
 from bot.services.review import ReviewService
 from bot.storage.audit import AuditRepository
-from bot.storage.db import Database
+from bot.storage.db import Database, IntegrityError
 from bot.storage.moderation import ModerationRepository
 from bot.storage.reports import ReportRepository
 from bot.storage.reviews import ReviewRepository
@@ -81,10 +80,10 @@ async def delivered_job(mod: Mod, member: int = ALICE) -> Job:
 
 async def test_the_audit_log_cannot_be_edited_or_deleted(mod: Mod) -> None:
     await mod.moderation.block(GUILD, ALICE, actor_id=MOD, reason="spam")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(IntegrityError, match="append-only"):
         async with mod.core.db.transaction() as tx:
             await tx.execute("UPDATE audit_log SET reason = 'nothing happened'")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(IntegrityError, match="append-only"):
         async with mod.core.db.transaction() as tx:
             await tx.execute("DELETE FROM audit_log")
     [entry] = await mod.audit.entries(GUILD)
@@ -156,7 +155,7 @@ async def test_a_delivered_job_is_refunded_at_most_once_even_in_a_race(mod: Mod)
     assert [(e.amount, e.job_id) for e in adjusts] == [(80, job.id)]
     assert (await mod.core.ledger.balance(GUILD, ALICE)).available == 500
     # SQLite refuses a second refund row for the job whatever the code does.
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityError):
         async with mod.core.db.transaction() as tx:
             await mod.core.ledger.append(
                 tx,
