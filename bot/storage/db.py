@@ -196,6 +196,11 @@ class Database(ABC):
     def reading(self) -> AbstractAsyncContextManager[Tx]:
         """Several reads that see one consistent snapshot (exports read the ledger through this)."""
 
+    @abstractmethod
+    def snapshot(self) -> AbstractAsyncContextManager[Tx]:
+        """A long read (an export) that sees one consistent snapshot without holding up writers:
+        a second read-only connection on SQLite, REPEATABLE READ READ ONLY on PostgreSQL."""
+
     async def run(self, work: Callable[[Tx], Awaitable[T]]) -> T:
         """Hand one unit of work to storage: ``work(tx)`` runs inside one transaction."""
         async with self.transaction() as tx:

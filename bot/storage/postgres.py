@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
@@ -194,6 +194,10 @@ class PostgresDatabase(Database):
         """REPEATABLE READ, read only: every read sees the snapshot of the first one."""
         async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
             yield PostgresTx(conn)
+
+    def snapshot(self) -> AbstractAsyncContextManager[Tx]:
+        # reading() already takes its own pooled connection: writers never wait for it.
+        return self.reading()
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         async with self._pool.acquire() as conn:

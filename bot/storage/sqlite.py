@@ -210,6 +210,27 @@ class SqliteDatabase(Database):
             finally:
                 await _run(self._conn, "COMMIT")
 
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Tx]:
+        """A second, read-only connection: WAL lets it keep one snapshot while the bot writes."""
+        if self.path == ":memory:":
+            async with self.reading() as tx:
+                yield tx
+            return
+        conn = await aiosqlite.connect(f"{Path(self.path).resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        try:
+            await _run(conn, "PRAGMA busy_timeout = 5000")
+            await _run(conn, "BEGIN")
+            # A deferred transaction's snapshot starts at its first read: take it now.
+            await _run(conn, "SELECT COUNT(*) FROM sqlite_master")
+            try:
+                yield SqliteTx(conn)
+            finally:
+                await _run(conn, "COMMIT")
+        finally:
+            await conn.close()
+
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         async with self._lock:
             return await SqliteTx(self._conn).fetchone(sql, params)
