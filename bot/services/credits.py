@@ -15,6 +15,7 @@ from bot.domain.clock import Clock
 from bot.domain.models import Balance, Job, LedgerEntry, LedgerKind
 from bot.domain.moderation import AuditAction
 from bot.domain.periods import Period, next_refill, period_key
+from bot.domain.validation import validate_reason
 from bot.errors import InvalidRequest
 from bot.storage.audit import AuditRepository
 from bot.storage.db import Database, Tx, member_lock
@@ -143,6 +144,7 @@ class CreditService:
         self, guild_id: int, member: MemberContext, amount: int, *, actor_id: int, reason: str | None
     ) -> Balance:
         """A one-off grant (negative revokes). Revoking never takes a balance below zero."""
+        validate_reason(reason)
         if amount == 0:
             raise InvalidRequest("The amount must not be zero. Use a positive number to grant, negative to revoke.")
         if abs(amount) > MAX_GRANT:

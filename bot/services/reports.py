@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from bot.domain.clock import Clock
 from bot.domain.models import Job
 from bot.domain.moderation import AuditAction, Removal, Report, ReportState
+from bot.domain.validation import validate_reason
 from bot.errors import Conflict, NotFound
 from bot.storage.audit import AuditRepository
 from bot.storage.db import Database, Tx
@@ -124,6 +125,7 @@ class ReportService:
         reason: str | None = None,
     ) -> RemovalOutcome:
         """Record that a result message was taken down (after it was deleted in Discord)."""
+        validate_reason(reason)
         now = self.clock()
         async with self.db.transaction() as tx:
             job = await self._job_in(tx, guild_id, job_id)

@@ -141,18 +141,14 @@ class LedgerRepository:
         return [_entry(row) for row in rows]
 
     @staticmethod
-    async def export_page_in(
-        tx: Tx, *, after_id: int, limit: int, guild_id: int | None = None
-    ) -> list[ExportedEntry]:
+    async def export_page_in(tx: Tx, *, after_id: int, limit: int, guild_id: int | None = None) -> list[ExportedEntry]:
         """Entries with ``id > after_id``, oldest first: keyset pages, so an export of a large ledger
         never loads it all into memory. Read inside ``db.snapshot()``, so every page comes from one
         consistent moment (on PostgreSQL a lower id can commit after a higher one) and the bot's
         own connection is never held for the export."""
         where = "id > ?" if guild_id is None else "id > ? AND guild_id = ?"
         params: tuple[int, ...] = (after_id, limit) if guild_id is None else (after_id, guild_id, limit)
-        rows = await tx.fetchall(
-            f"SELECT {_COLUMNS}, period FROM ledger WHERE {where} ORDER BY id LIMIT ?", params
-        )
+        rows = await tx.fetchall(f"SELECT {_COLUMNS}, period FROM ledger WHERE {where} ORDER BY id LIMIT ?", params)
         return [ExportedEntry(_entry(row), row["period"]) for row in rows]
 
     async def totals_by_kind(self) -> dict[LedgerKind, int]:

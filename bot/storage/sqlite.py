@@ -98,6 +98,7 @@ class SqliteDatabase(Database):
         self._process_lock = process_lock
         self.path = path
         self.target = path
+        self._read_only_uri = "" if path == ":memory:" else f"{Path(path).resolve().as_uri()}?mode=ro"
 
     @classmethod
     async def open(
@@ -217,7 +218,7 @@ class SqliteDatabase(Database):
             async with self.reading() as tx:
                 yield tx
             return
-        conn = await aiosqlite.connect(f"{Path(self.path).resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+        conn = await aiosqlite.connect(self._read_only_uri, uri=True, isolation_level=None)
         conn.row_factory = sqlite3.Row
         try:
             await _run(conn, "PRAGMA busy_timeout = 5000")

@@ -303,3 +303,17 @@ async def test_a_decided_review_keeps_its_state(mod: Mod) -> None:
     review = await mod.reviews.get(job.id)
     assert review is not None and review.published_message_id == 4242
     assert (await mod.core.job_repo.get(job.id)).result_message_id == 4242  # type: ignore[union-attr]
+
+
+async def test_nul_characters_are_refused_before_anything_is_stored(mod: Mod, db: Database) -> None:
+    """PostgreSQL text cannot hold NUL: both backends refuse it at validation, saying what to change."""
+    with pytest.raises(InvalidRequest, match=r"The reason contains a NUL character .* Remove it"):
+        await mod.core.credits.grant(GUILD, MemberContext(ALICE), 50, actor_id=MOD, reason="thanks\x00")
+    with pytest.raises(InvalidRequest, match=r"The reason contains a NUL character"):
+        await mod.moderation.block(GUILD, ALICE, actor_id=MOD, reason="spam\x00")
+    with pytest.raises(InvalidRequest, match=r"The word contains a NUL character"):
+        await mod.rules.add(GUILD, RuleKind.WORD, "bad\x00word", actor_id=MOD, reason=None)
+    assert await db.fetchval("SELECT COUNT(*) FROM ledger WHERE kind = 'grant'") == 0
+    assert await db.fetchval("SELECT COUNT(*) FROM member_blocks") == 0
+    assert await db.fetchval("SELECT COUNT(*) FROM prompt_rules") == 0
+    assert await db.fetchval("SELECT COUNT(*) FROM audit_log") == 0
