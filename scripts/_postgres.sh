@@ -11,6 +11,10 @@ fi
 if [ -n "${WANBOT_TEST_PG_DSN:-}" ]; then
   :  # a server given from outside: use it as it is
 elif [ ! -x "$pg_bin/initdb" ] || [ ! -x "$pg_bin/pg_ctl" ]; then
+  if [ -n "${WANBOT_TEST_PG_REQUIRED:-}" ]; then
+    echo "CI needs PostgreSQL, but its binaries are not in $pg_bin (set WANBOT_PG_BIN or WANBOT_TEST_PG_DSN)" >&2
+    exit 1
+  fi
   echo "!!! PostgreSQL binaries not found in $pg_bin: the PostgreSQL half of the suite is SKIPPED !!!" >&2
 else
   pg_dir="$(mktemp -d /tmp/wanbot-pg.XXXXXX)"
