@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from bot.cli.export import export_ledger
 from bot.domain.models import LedgerKind
-from bot.storage.db import Database
+from bot.storage.db import Database, IntegrityError, Tx
 from bot.storage.ledger import LedgerRepository
 from tests.support import GUILD, ManualClock
 
@@ -36,3 +38,22 @@ async def test_export_ledger_writes_every_committed_entry(db: Database, clock: M
     out = io.StringIO()
     assert await export_ledger(db, out, guild_id=GUILD) == 5
     assert len(out.getvalue().splitlines()) == 6
+
+
+async def test_a_unit_of_work_commits_whole_or_not_at_all(db: Database, clock: ManualClock) -> None:
+    """``db.run(work)``: the one-call seam a transaction is handed to storage through."""
+
+    async def two_grants(tx: Tx) -> int:
+        ledger = LedgerRepository(db)
+        for member in (1, 2):
+            await ledger.append(tx, guild_id=GUILD, member_id=member, kind=LedgerKind.GRANT, amount=5, at=clock())
+        return int(await tx.fetchval("SELECT COUNT(*) FROM ledger"))
+
+    async def refused(tx: Tx) -> None:
+        await two_grants(tx)
+        await tx.execute("UPDATE ledger SET amount = 0")  # append-only: refused, so nothing of this unit stays
+
+    assert await db.run(two_grants) == 2
+    with pytest.raises(IntegrityError, match="append-only"):
+        await db.run(refused)
+    assert await db.fetchval("SELECT COUNT(*) FROM ledger") == 2
