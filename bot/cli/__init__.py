@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
+from urllib.parse import urlsplit
 
 from bot.config import Config, ConfigError, load_config
 
@@ -78,6 +79,9 @@ def _secrets(config: Config) -> list[str]:
         config.discord.token.get_secret_value(),
         config.provider.api_key.get_secret_value(),
         config.callbacks.apimall_webhook_secret.get_secret_value(),
+        # The PostgreSQL URL may carry a password.
+        config.database.url.get_secret_value(),
+        urlsplit(config.database.url.get_secret_value()).password or "",
     ]
 
 
