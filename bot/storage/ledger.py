@@ -134,6 +134,8 @@ class LedgerRepository:
         return [_entry(row) for row in rows]
 
     async def entries(self, guild_id: int | None = None) -> list[LedgerEntry]:
+        # One statement, so one snapshot on both backends (a PostgreSQL statement sees the data as
+        # of its start, even under READ COMMITTED): /wan-admin export relies on this.
         if guild_id is None:
             rows = await self.db.fetchall(f"SELECT {_COLUMNS} FROM ledger ORDER BY id")
         else:
