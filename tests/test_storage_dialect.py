@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.config import ConfigError, config_from_mapping
+from bot.storage.db import bundled_migrations
 from bot.storage.dialect import POSTGRESQL, SQLITE, numbered_placeholders
 from bot.storage.postgres import lock_key, redacted
 
@@ -43,3 +44,10 @@ def test_lock_keys_are_stable_signed_64_bit_numbers() -> None:
     key = lock_key(("member", 1, 2))
     assert key == lock_key(("member", 1, 2)) != lock_key(("member", 2, 1))
     assert -(2**63) <= key < 2**63
+
+
+def test_both_backends_ship_the_same_migration_numbers() -> None:
+    """A migration added for one backend needs its twin: the schema test then compares the result."""
+    sqlite = [(m.version, m.name) for m in bundled_migrations("sqlite")]
+    postgresql = [(m.version, m.name) for m in bundled_migrations("postgresql")]
+    assert postgresql == sqlite
