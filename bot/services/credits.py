@@ -98,15 +98,16 @@ class CreditService:
         lift a member above their allowance by more than that job's price. A zero refill is still
         written: it marks the period as done, and the unique index makes a second one impossible.
         """
+        # The member's money lock, first of the money locks (see Tx.lock). Every transaction that
+        # reads the balance to decide starts here (a hold, a revoke), so the balance it reads stays
+        # true until it commits, and two processes never both see "no refill yet".
+        await tx.lock(member_lock(guild_id, member.member_id))
         allowance = await self.policy.allowance_in(tx, guild_id, member, now)
         if not allowance.qualified:
             # No refill row yet: the period stays open, so the member is topped up in the same
             # period the moment they qualify instead of waiting for the next one.
             return allowance
         key = period_key(allowance.period, now)
-        # The member's money lock (taken first, see Tx.lock): two processes cannot both see "no
-        # refill yet" and collide on the unique index.
-        await tx.lock(member_lock(guild_id, member.member_id))
         if await self.ledger.has_refill(tx, guild_id, member.member_id, key):
             return allowance
         balance = await self.ledger.balance_in(tx, guild_id, member.member_id)

@@ -120,3 +120,30 @@ async def test_cancel_before_submit_releases_at_once(core: Core) -> None:
     cancelled = await core.jobs.cancel(GUILD, accepted.job.id, ALICE.member_id)
     assert cancelled.state is JobState.CANCELLED
     assert (await core.ledger.balance(GUILD, ALICE.member_id)).available == 500
+
+
+async def test_revokes_racing_holds_never_take_a_balance_below_zero(
+    tmp_path: Path, clock: ManualClock, backend: Backend
+) -> None:
+    """An admin's revoke checks the balance it lowers: under the member's lock, like a hold."""
+    target = backend.target(tmp_path)
+    first, second = await Database.open(target), await Database.open(target)
+    try:
+        a, b = build_core(first, clock, allowance=400), build_core(second, clock, allowance=400)
+        await a.credits.balance(GUILD, ALICE)
+        attempts = [
+            *((a if i % 2 else b).jobs.accept(request(ALICE.member_id)) for i in range(8)),
+            *((b if i % 2 else a).credits.grant(GUILD, ALICE, -240, actor_id=9, reason=None) for i in range(4)),
+        ]
+        results = await asyncio.gather(*attempts, return_exceptions=True)
+        assert all(
+            isinstance(r, (InsufficientCredits, InvalidRequest)) for r in results if isinstance(r, BaseException)
+        )
+        balance = await a.ledger.balance(GUILD, ALICE.member_id)
+        assert balance.available >= 0
+        assert balance.available + balance.held == 400 - 240 * sum(
+            1 for r in results[8:] if not isinstance(r, BaseException)
+        )
+    finally:
+        await first.close()
+        await second.close()
