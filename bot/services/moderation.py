@@ -125,6 +125,8 @@ class ModerationService:
             raise InvalidRequest("You cannot block yourself.")
         now = self.clock()
         async with self.db.transaction() as tx:
+            # Check-then-insert: on PostgreSQL two blocks can run side by side, so one waits here.
+            await tx.lock(("block", guild_id, member_id))
             existing = await self.repo.block_in(tx, guild_id, member_id)
             if existing is not None:
                 raise Conflict(f"<@{member_id}> is already blocked (by <@{existing.actor_id}>).")

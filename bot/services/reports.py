@@ -63,6 +63,8 @@ class ReportService:
             job = await self._job_in(tx, guild_id, job_id)
             if await self.reports.removal_in(tx, job_id) is not None:
                 raise Conflict("This video was already removed.")
+            # Check-then-insert: on PostgreSQL reports run side by side, so the first one is created once.
+            await tx.lock(("report", job_id))
             current = await self.reports.open_for_job_in(tx, job_id)
             created = current is None
             report_id = (

@@ -317,3 +317,26 @@ async def test_nul_characters_are_refused_before_anything_is_stored(mod: Mod, db
     assert await db.fetchval("SELECT COUNT(*) FROM member_blocks") == 0
     assert await db.fetchval("SELECT COUNT(*) FROM prompt_rules") == 0
     assert await db.fetchval("SELECT COUNT(*) FROM audit_log") == 0
+
+
+async def test_members_reporting_one_video_at_once_make_one_report_with_every_vote(mod: Mod) -> None:
+    """On PostgreSQL transactions run side by side: the first report is created once, under a lock."""
+    job = await delivered_job(mod)
+    outcomes = await asyncio.gather(
+        *(
+            mod.reports.report(GUILD, job.id, member_id=member, channel_id=2000, message_id=777)
+            for member in range(100, 110)
+        )
+    )
+    assert sum(outcome.created for outcome in outcomes) == 1
+    assert len({outcome.report.id for outcome in outcomes}) == 1
+    assert max(outcome.report.votes for outcome in outcomes) == 10
+
+
+async def test_blocking_one_member_twice_at_once_blocks_once(mod: Mod) -> None:
+    results = await asyncio.gather(
+        *(mod.moderation.block(GUILD, BOB, actor_id=actor, reason=None) for actor in (MOD, MOD2)),
+        return_exceptions=True,
+    )
+    assert sorted(type(r).__name__ for r in results) == ["Block", "Conflict"]
+    assert len([e for e in await mod.audit.entries(GUILD) if e.action is AuditAction.BLOCK]) == 1
