@@ -27,6 +27,7 @@ else
     rm -rf "$pg_dir"
   }
   trap _pg_stop EXIT
+  trap '_pg_stop; exit 130' INT TERM
   if [ "$(id -u)" = 0 ]; then
     chown postgres:postgres "$pg_dir"
     chmod 700 "$pg_dir"
