@@ -54,8 +54,10 @@ def backend(request: pytest.FixtureRequest) -> Iterator[backends.Backend]:
 
 @pytest.fixture(autouse=True)
 def _backend_for_folder(request: pytest.FixtureRequest) -> None:
-    # Pulls in ``backend`` for parametrized tests before any fixture opens a database.
-    if "backend" in request.fixturenames:
+    # Pulls in ``backend`` for parametrized tests before any fixture opens a database (tests that
+    # open one through a rig or a world never name the fixture themselves).
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is not None and "backend" in callspec.params:
         request.getfixturevalue("backend")
 
 

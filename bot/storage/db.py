@@ -91,6 +91,16 @@ def bundled_migrations(backend: Backend = "sqlite") -> list[Migration]:
     return found
 
 
+def storable_text(text: str) -> str:
+    """Text from outside the bot's validation (a provider's answer) made storable on both backends.
+
+    PostgreSQL text cannot hold NUL, and a job whose error message cannot be written would never
+    end; U+FFFD takes its place, on SQLite too, so both backends keep the same text. What members
+    and moderators type is refused instead (``bot.domain.validation.refuse_nul``).
+    """
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
+
+
 def check_version(current: int, latest: int) -> None:
     if current > latest:
         raise SchemaError(

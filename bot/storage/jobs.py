@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.domain.clock import from_ts, to_ts
 from bot.domain.models import Job, JobState, Mode, VideoSpec
-from bot.storage.db import Database, Row, Tx
+from bot.storage.db import Database, Row, Tx, storable_text
 
 _COLUMNS = (
     "id, guild_id, channel_id, member_id, mode, prompt, duration, resolution, image_url, video_url, price,"
@@ -95,6 +95,8 @@ def _encode(fields: dict[str, Any]) -> tuple[str, list[Any]]:
             value = to_ts(value)
         elif isinstance(value, bool):
             value = int(value)
+        elif isinstance(value, str):
+            value = storable_text(value)  # the runner writes what the provider said
         assignments.append(f"{name} = ?")
         values.append(value)
     return ", ".join(assignments), values

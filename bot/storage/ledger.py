@@ -8,7 +8,7 @@ from datetime import datetime
 
 from bot.domain.clock import from_ts, to_ts
 from bot.domain.models import Balance, LedgerEntry, LedgerKind
-from bot.storage.db import Database, Row, Tx
+from bot.storage.db import Database, Row, Tx, storable_text
 
 # available = grants + refills + adjustments - holds + releases
 # held      = holds - settlements - releases
@@ -86,7 +86,17 @@ class LedgerRepository:
         return await tx.insert(
             "INSERT INTO ledger (guild_id, member_id, kind, amount, job_id, actor_id, reason, period, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (guild_id, member_id, kind.value, amount, job_id, actor_id, reason, period, to_ts(at)),
+            (
+                guild_id,
+                member_id,
+                kind.value,
+                amount,
+                job_id,
+                actor_id,
+                None if reason is None else storable_text(reason),  # a release names the provider's error
+                period,
+                to_ts(at),
+            ),
         )
 
     @staticmethod
