@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
@@ -36,10 +38,10 @@ def with_search_path(dsn: str, schema: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def _in_thread(coroutine_factory):  # type: ignore[no-untyped-def]
+def _in_thread(coroutine_factory: Callable[[], Coroutine[Any, Any, None]]) -> None:
     # Fixtures and helpers call this from inside a running event loop: run on a thread's own loop.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(lambda: asyncio.run(coroutine_factory())).result()
+        pool.submit(lambda: asyncio.run(coroutine_factory())).result()
 
 
 async def _create(dsn: str, schema: str) -> None:
