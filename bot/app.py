@@ -93,7 +93,7 @@ class WanBot(commands.Bot):
             headers={"User-Agent": "wanbot/0.1 (+self-hosted Discord bot)"},
         )
         if self.db is None:  # ``run`` opens it before logging in, so a bad path fails first
-            self.db = await Database.open(config.database.path)
+            self.db = await Database.open(config.database.target, single_process=True)
         provider = InstrumentedProvider(
             build_provider(config.provider, self.http_session, self.clock, log_bodies=self.log_bodies), self.metrics
         )
@@ -137,7 +137,7 @@ class WanBot(commands.Bot):
             self.shard_count or 1,
             "" if (self.shard_count or 1) == 1 else "s",
             provider_summary(self.config),
-            self.db.path if self.db is not None else "?",
+            self.db.target if self.db is not None else "?",
         )
 
     async def on_guild_join(self, guild: discord.Guild) -> None:

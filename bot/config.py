@@ -108,6 +108,22 @@ class ProviderConfig(_Section):
 
 class DatabaseConfig(_Section):
     path: str = "data/wanbot.sqlite3"
+    # postgresql://user:password@host/dbname: use PostgreSQL instead of the SQLite file at ``path``
+    # (the backend for more than one bot process). Secret: it may carry a password.
+    url: SecretStr = SecretStr("")
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_only(cls, value: SecretStr) -> SecretStr:
+        text = value.get_secret_value()
+        if text and not text.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql:// (leave it out and set path for SQLite)")
+        return value
+
+    @property
+    def target(self) -> str:
+        """What ``Database.open`` takes: the PostgreSQL URL when set, else the SQLite file."""
+        return self.url.get_secret_value() or self.path
 
     @field_validator("path")
     @classmethod

@@ -34,5 +34,8 @@ if [ "${TESTS_ONLY:-0}" != "1" ]; then
   "$venv/bin/mypy"
 fi
 
-# --- tests ---
-exec "$venv/bin/python" -m pytest -q "$@"
+# --- PostgreSQL: a throwaway cluster for the PostgreSQL half of the suite (scripts/_postgres.sh) ---
+source "$scripts/_postgres.sh"
+
+# --- tests (not exec: the cluster is stopped by the trap on exit) ---
+"$venv/bin/python" -m pytest -q "$@"

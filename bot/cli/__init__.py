@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TextIO
+from urllib.parse import urlsplit
 
 from bot.config import Config, ConfigError, load_config, load_config_with_notes
 from bot.demo_options import add_demo_arguments
@@ -102,6 +103,9 @@ def _secrets(config: Config) -> list[str]:
         config.discord.token.get_secret_value(),
         config.provider.api_key.get_secret_value(),
         config.callbacks.apimall_webhook_secret.get_secret_value(),
+        # The PostgreSQL URL may carry a password.
+        config.database.url.get_secret_value(),
+        urlsplit(config.database.url.get_secret_value()).password or "",
     ]
 
 
@@ -132,12 +136,25 @@ def _logging(debug: bool, config: Config | None) -> Iterator[None]:
 
 async def _run(config: Config, debug: bool, notes: list[str]) -> int:
     from bot.cli.run import run_bot
+    from bot.storage.single_process import DatabaseInUse, ProcessLock
 
     token = config.discord.token.get_secret_value()
     if not token:
         _err(GETTING_STARTED)
         return 2
-    return await run_bot(config, token, debug=debug, notes=notes, err=_err)
+    # Before anything else: a second bot process on the same SQLite file stops here, in one line.
+    try:
+        lock = None if config.database.url.get_secret_value() else ProcessLock.acquire(config.database.path)
+    except DatabaseInUse as error:
+        _err(str(error))
+        return 1
+    except OSError:
+        lock = None  # the folder is not writable: opening the database says so, in one line
+    try:
+        return await run_bot(config, token, debug=debug, notes=notes, err=_err)
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def _backup(config: Config, path: str, force: bool) -> int:
@@ -160,7 +177,7 @@ async def _export(config: Config, guild_id: int | None, path: str) -> int:
     from bot.storage.db import Database
 
     try:
-        db = await Database.open_existing(config.database.path)
+        db = await Database.open_existing(config.database.target)
     except (FileNotFoundError, RuntimeError) as error:
         _err(f"Cannot export: {error}.")
         return 1

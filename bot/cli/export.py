@@ -65,14 +65,14 @@ def _row(item: ExportedEntry) -> list[object]:
 
 async def export_ledger(db: Database, out: TextIO, *, guild_id: int | None = None) -> int:
     """Write the CSV to ``out``; returns the number of entries written."""
-    ledger = LedgerRepository(db)
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)
     written, after = 0, 0
-    while True:
-        page = await ledger.export_page(after_id=after, limit=_PAGE, guild_id=guild_id)
-        if not page:
-            return written
-        writer.writerows(_row(item) for item in page)
-        written += len(page)
-        after = page[-1].entry.id
+    async with db.snapshot() as tx:
+        while True:
+            page = await LedgerRepository.export_page_in(tx, after_id=after, limit=_PAGE, guild_id=guild_id)
+            if not page:
+                return written
+            writer.writerows(_row(item) for item in page)
+            written += len(page)
+            after = page[-1].entry.id

@@ -45,11 +45,11 @@ async def run_bot(config: Config, token: str, *, debug: bool, notes: list[str], 
         log.warning("%s", note)
     log.info("provider: %s", provider_summary(config))
     try:
-        db = await open_database(config.database.path)
+        db = await open_database(config.database.target, single_process=True)
     except StorageError as error:
         err(str(error))
         return 1
-    log.info("database %s opened, schema version %d", db.path, await db.schema_version())
+    log.info("database %s opened, schema version %d", db.target, await db.schema_version())
     bot = create_bot(config, log_bodies=debug)
     bot.db = db
     stopping = _stop_on_signals(bot)

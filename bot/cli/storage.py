@@ -7,7 +7,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from bot.storage.db import Database
+from bot.storage.db import Database, SchemaError, is_postgres_url
 
 # The Docker image's user (Dockerfile: USER 10001); named in the hint because a volume made by
 # root is the usual cause there.
@@ -56,13 +56,16 @@ def access_problem(path: str) -> str | None:
     return None
 
 
-async def open_database(path: str) -> Database:
-    """Open and migrate the database at ``path`` as ``run`` does, or raise ``StorageError``."""
+async def open_database(path: str, *, single_process: bool = False) -> Database:
+    """Open and migrate the database at ``path`` (a SQLite file or a PostgreSQL URL) as ``run``
+    does, or raise ``StorageError``."""
+    if is_postgres_url(path):
+        return await _open_postgres(path)
     problem = access_problem(path)
     if problem is not None:
         raise StorageError(f"Database not usable: {problem}.")
     try:
-        return await Database.open(path)
+        return await Database.open(path, single_process=single_process)
     except sqlite3.DatabaseError as error:
         raise StorageError(
             f"Database not usable: {path} is not an SQLite database this bot can open ({error})."
@@ -73,4 +76,26 @@ async def open_database(path: str) -> Database:
     except OSError as error:
         raise StorageError(
             f"Database not usable: {path} cannot be created or opened ({error.strerror or error})."
+        ) from None
+
+
+async def _open_postgres(url: str) -> Database:
+    """The PostgreSQL URL opened and migrated; a refused connection or schema in one sentence,
+    with the URL shown without its password."""
+    from bot.storage.postgres import redacted
+
+    shown = redacted(url)
+    try:
+        return await Database.open(url)
+    except SchemaError as error:
+        raise StorageError(f"Database not usable: {shown}: {error}.") from None
+    except (OSError, TimeoutError) as error:
+        raise StorageError(
+            f"Database not usable: cannot connect to {shown} ({error.strerror or type(error).__name__})."
+            " Check [database] url and that the server is running."
+        ) from None
+    except Exception as error:  # asyncpg's own errors: authentication, unknown database, …
+        raise StorageError(
+            f"Database not usable: {shown} refused the connection ({type(error).__name__})."
+            " Check [database] url: user, password and database name."
         ) from None

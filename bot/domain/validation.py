@@ -35,6 +35,18 @@ class MediaLimits:
     max_video_bytes: int
 
 
+def refuse_nul(text: str, what: str) -> str:
+    """Text with a NUL character cannot be stored (PostgreSQL text refuses it): say so, on every backend."""
+    if "\x00" in text:
+        raise InvalidRequest(f"{what} contains a NUL character (\\0), which cannot be stored. Remove it and try again.")
+    return text
+
+
+def validate_reason(reason: str | None) -> str | None:
+    """A moderator's or admin's free-text reason, before anything is stored."""
+    return None if reason is None else refuse_nul(reason, "The reason")
+
+
 def _check_text(prompt: str) -> None:
     """Refuse text that cannot be stored or sent as it is (before anything is held)."""
     # A lone surrogate (half of an emoji, from a broken client or paste) is not a character:
@@ -54,7 +66,7 @@ def _check_text(prompt: str) -> None:
 
 
 def validate_prompt(prompt: str) -> str:
-    _check_text(prompt)
+    _check_text(prompt)  # NUL included, with its position
     text = prompt.strip()
     if not text:
         raise InvalidRequest("The prompt is empty. Describe the scene you want, in 1 to 5000 characters.")
@@ -67,7 +79,7 @@ def validate_prompt(prompt: str) -> str:
 
 def validate_https_url(url: str, option: str) -> str:
     """A member-supplied URL is only ever handed to the provider, never fetched here; it must be https."""
-    value = url.strip()
+    value = refuse_nul(url, f"`{option}`").strip()
     if len(value) > MAX_URL_CHARS:
         raise InvalidRequest(f"`{option}` is longer than {MAX_URL_CHARS} characters. Use a shorter link.")
     try:

@@ -1,11 +1,12 @@
 """Budget caps: credits spent per period, per server and across all servers.
 
-Checked as a hold guard, inside the transaction that writes the hold: transactions are
-serialized (one asyncio lock, BEGIN IMMEDIATE across processes), so the spend read here
-cannot change before this job's hold is written, and concurrent jobs can never cross a cap
-together. Spend is what the operator's provider account pays (see ``bot.storage.spend``): a job
-counts from its hold, before the provider is paid, and keeps counting if the provider made the
-render, whether the member kept the credits or got them back.
+Checked as a hold guard, inside the transaction that writes the hold: on SQLite transactions
+are serialized (one asyncio lock, BEGIN IMMEDIATE across processes), on PostgreSQL the spend is
+read under an advisory lock per budget, so the spend read here cannot change before this job's
+hold is written, and concurrent jobs can never cross a cap together. Spend is what the operator's
+provider account pays (see ``bot.storage.spend``): a job counts from its hold, before the provider
+is paid, and keeps counting if the provider made the render, whether the member kept the credits
+or got them back.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from bot.domain.periods import Period, next_refill, period_key, period_start
 from bot.errors import LimitReached
 from bot.services.jobs import JobRequest
 from bot.services.notices import Notice
-from bot.storage.db import Tx
+from bot.storage.db import GLOBAL_BUDGET_LOCK, Tx, server_budget_lock
 from bot.storage.settings import SettingsRepository
 from bot.storage.spend import SpendRepository
 
@@ -109,9 +110,14 @@ class BudgetGuard:
         return await self._status_in(tx, "global", None, self.config.global_cap, self.config.period, now)
 
     async def check_in(self, tx: Tx, request: JobRequest, price: int, now: datetime) -> None:
+        # Each spend is read under its lock (server, then global only when a global cap is set;
+        # the member's was taken first, see Tx.lock), so processes cannot cross a cap together.
+        await tx.lock(server_budget_lock(request.guild_id))
         server = await self.server_status_in(tx, request.guild_id, now)
         if server.capped and server.spent + price > server.cap:
             raise CapReached(_server_refusal(server, price), notice=_server_notice(request.guild_id, server))
+        if self.config.global_cap:
+            await tx.lock(GLOBAL_BUDGET_LOCK)
         overall = await self.global_status_in(tx, now)
         if overall.capped and overall.spent + price > overall.cap:
             log.warning(

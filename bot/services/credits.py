@@ -15,9 +15,10 @@ from bot.domain.clock import Clock
 from bot.domain.models import Balance, Job, LedgerEntry, LedgerKind
 from bot.domain.moderation import AuditAction
 from bot.domain.periods import Period, next_refill, period_key
+from bot.domain.validation import validate_reason
 from bot.errors import InvalidRequest
 from bot.storage.audit import AuditRepository
-from bot.storage.db import Database, Tx
+from bot.storage.db import Database, Tx, member_lock
 from bot.storage.ledger import LedgerRepository
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,10 @@ class CreditService:
         lift a member above their allowance by more than that job's price. A zero refill is still
         written: it marks the period as done, and the unique index makes a second one impossible.
         """
+        # The member's money lock, first of the money locks (see Tx.lock). Every transaction that
+        # reads the balance to decide starts here (a hold, a revoke), so the balance it reads stays
+        # true until it commits, and two processes never both see "no refill yet".
+        await tx.lock(member_lock(guild_id, member.member_id))
         allowance = await self.policy.allowance_in(tx, guild_id, member, now)
         if not allowance.qualified:
             # No refill row yet: the period stays open, so the member is topped up in the same
@@ -140,6 +145,7 @@ class CreditService:
         self, guild_id: int, member: MemberContext, amount: int, *, actor_id: int, reason: str | None
     ) -> Balance:
         """A one-off grant (negative revokes). Revoking never takes a balance below zero."""
+        validate_reason(reason)
         if amount == 0:
             raise InvalidRequest("The amount must not be zero. Use a positive number to grant, negative to revoke.")
         if abs(amount) > MAX_GRANT:

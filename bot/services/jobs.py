@@ -17,7 +17,7 @@ from bot.domain.clock import Clock
 from bot.domain.models import Balance, Job, JobState, VideoSpec
 from bot.errors import Conflict, InsufficientCredits, NotFound, NotPermitted, UserFacingError
 from bot.services.credits import CreditService, MemberContext
-from bot.storage.db import Database, Tx
+from bot.storage.db import Database, Tx, member_lock
 from bot.storage.jobs import JobRepository
 
 log = logging.getLogger(__name__)
@@ -125,6 +125,9 @@ class JobService:
 
     async def _checked_in(self, tx: Tx, request: JobRequest, price: int, now: datetime) -> Balance:
         """Refill, then every in-transaction refusal; the balance before the hold."""
+        # First of the money locks (member, then budgets: see Tx.lock): the balance read here
+        # stays true until this transaction's hold is written, whichever process holds next.
+        await tx.lock(member_lock(request.guild_id, request.member.member_id))
         allowance = await self.credits.refill_in(tx, request.guild_id, request.member, now)
         balance = await self.credits.ledger.balance_in(tx, request.guild_id, request.member.member_id)
         for guard in self.hold_guards:

@@ -12,6 +12,7 @@ from typing import Generic, TypeVar
 from bot.domain.clock import Clock
 from bot.domain.models import Job, JobState
 from bot.domain.moderation import AuditAction, AuditEntry, Block, HistoryItem, ModerationSettings
+from bot.domain.validation import validate_reason
 from bot.errors import Conflict, InvalidRequest, NotFound
 from bot.services.credits import CreditService
 from bot.storage.audit import AuditRepository
@@ -119,10 +120,13 @@ class ModerationService:
         return await self.repo.block(guild_id, member_id)
 
     async def block(self, guild_id: int, member_id: int, *, actor_id: int, reason: str | None) -> Block:
+        validate_reason(reason)
         if member_id == actor_id:
             raise InvalidRequest("You cannot block yourself.")
         now = self.clock()
         async with self.db.transaction() as tx:
+            # Check-then-insert: on PostgreSQL two blocks can run side by side, so one waits here.
+            await tx.lock(("block", guild_id, member_id))
             existing = await self.repo.block_in(tx, guild_id, member_id)
             if existing is not None:
                 raise Conflict(f"<@{member_id}> is already blocked (by <@{existing.actor_id}>).")
@@ -134,6 +138,7 @@ class ModerationService:
         return block
 
     async def unblock(self, guild_id: int, member_id: int, *, actor_id: int, reason: str | None) -> None:
+        validate_reason(reason)
         now = self.clock()
         async with self.db.transaction() as tx:
             if not await self.repo.delete_block_in(tx, guild_id, member_id):
@@ -145,6 +150,7 @@ class ModerationService:
 
     async def refund(self, guild_id: int, job_id: int, *, actor_id: int, reason: str | None) -> tuple[Job, int]:
         """Give a delivered job's credits back, at most once per job. Returns the job and the amount."""
+        validate_reason(reason)
         now = self.clock()
         async with self.db.transaction() as tx:
             job = await self.jobs.get_in(tx, job_id)

@@ -4,15 +4,15 @@ checks that refuse blocked members and blocked prompts before anything is charge
 from __future__ import annotations
 
 import logging
-import sqlite3
 
 from bot.domain.clock import Clock
 from bot.domain.moderation import AuditAction, PromptRule, RuleKind
 from bot.domain.rules import MAX_RULES_PER_GUILD, RuleHit, RuleSet, first_hit, validate_rule
+from bot.domain.validation import refuse_nul, validate_reason
 from bot.errors import Conflict, InvalidRequest, NotFound, NotPermitted
 from bot.services.jobs import JobRequest
 from bot.storage.audit import AuditRepository
-from bot.storage.db import Database
+from bot.storage.db import Database, IntegrityError
 from bot.storage.moderation import ModerationRepository
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,8 @@ class PromptRuleService:
         return first_hit(prompt, (self.global_rules, await self._rule_set(guild_id)))
 
     async def add(self, guild_id: int, kind: RuleKind, value: str, *, actor_id: int, reason: str | None) -> PromptRule:
-        stored = validate_rule(kind, value)
+        validate_reason(reason)
+        stored = validate_rule(kind, refuse_nul(value, f"The {kind.value}"))
         now = self.clock()
         async with self.db.transaction() as tx:
             if await self.repo.find_rule_in(tx, guild_id, kind, stored) is not None:
@@ -64,7 +65,7 @@ class PromptRuleService:
                 )
             try:
                 rule_id = await self.repo.add_rule_in(tx, guild_id, kind, stored, actor_id, now)
-            except sqlite3.IntegrityError:
+            except IntegrityError:
                 raise Conflict(f"That {kind.value} is already blocked here.") from None
             await self.audit.record_in(
                 tx,
@@ -81,6 +82,7 @@ class PromptRuleService:
         return rule
 
     async def remove(self, guild_id: int, rule_id: int, *, actor_id: int, reason: str | None) -> PromptRule:
+        validate_reason(reason)
         now = self.clock()
         async with self.db.transaction() as tx:
             rule = await self.repo.get_rule_in(tx, guild_id, rule_id)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from bot.domain.clock import Clock
 from bot.domain.models import Job
 from bot.domain.moderation import AuditAction, Removal, Report, ReportState
+from bot.domain.validation import validate_reason
 from bot.errors import Conflict, NotFound
 from bot.storage.audit import AuditRepository
 from bot.storage.db import Database, Tx
@@ -62,6 +63,8 @@ class ReportService:
             job = await self._job_in(tx, guild_id, job_id)
             if await self.reports.removal_in(tx, job_id) is not None:
                 raise Conflict("This video was already removed.")
+            # Check-then-insert: on PostgreSQL reports run side by side, so the first one is created once.
+            await tx.lock(("report", job_id))
             current = await self.reports.open_for_job_in(tx, job_id)
             created = current is None
             report_id = (
@@ -124,6 +127,7 @@ class ReportService:
         reason: str | None = None,
     ) -> RemovalOutcome:
         """Record that a result message was taken down (after it was deleted in Discord)."""
+        validate_reason(reason)
         now = self.clock()
         async with self.db.transaction() as tx:
             job = await self._job_in(tx, guild_id, job_id)

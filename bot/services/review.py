@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from bot.domain.clock import Clock
 from bot.domain.models import Job, JobState
 from bot.domain.moderation import AuditAction, Review, ReviewState
+from bot.domain.validation import validate_reason
 from bot.errors import Conflict, NotFound
 from bot.services.credits import CreditService
 from bot.storage.audit import AuditRepository
@@ -114,6 +115,7 @@ class ReviewService:
         return Decision(job, review, won)
 
     async def reject(self, guild_id: int, job_id: int, *, actor_id: int, reason: str | None) -> Decision:
+        validate_reason(reason)
         now = self.clock()
         refunded: int | None = None
         earlier: int | None = None

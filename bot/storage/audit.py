@@ -6,19 +6,18 @@ are committed together or not at all.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
 from bot.domain.clock import from_ts, to_ts
 from bot.domain.moderation import AuditAction, AuditEntry
-from bot.storage.db import Database, Tx
+from bot.storage.db import Database, Row, Tx, storable_text
 
 _COLUMNS = "id, guild_id, actor_id, action, target_member_id, job_id, reason, detail, created_at"
 # Longest free text kept per entry: a reason is a sentence, not an essay.
 MAX_TEXT = 500
 
 
-def _entry(row: sqlite3.Row) -> AuditEntry:
+def _entry(row: Row) -> AuditEntry:
     created = from_ts(row["created_at"])
     assert created is not None
     return AuditEntry(
@@ -37,7 +36,7 @@ def _entry(row: sqlite3.Row) -> AuditEntry:
 def _clip(text: str | None) -> str | None:
     if text is None:
         return None
-    text = text.strip()
+    text = storable_text(text).strip()  # a provider refusal's detail is the provider's text
     return (text[: MAX_TEXT - 1] + "…" if len(text) > MAX_TEXT else text) or None
 
 

@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from bot.domain.clock import from_ts, to_ts
 from bot.domain.models import Job, JobState, Mode, VideoSpec
-from bot.storage.db import Database, Tx
+from bot.storage.db import Database, Row, Tx, storable_text
 
 _COLUMNS = (
     "id, guild_id, channel_id, member_id, mode, prompt, duration, resolution, image_url, video_url, price,"
@@ -48,7 +47,7 @@ _UPDATABLE = frozenset(
 _TIME_COLUMNS = frozenset({"next_check_at", "submitted_at", "finished_at", "delivered_at", "progress_edited_at"})
 
 
-def _job(row: sqlite3.Row) -> Job:
+def _job(row: Row) -> Job:
     accepted = from_ts(row["accepted_at"])
     assert accepted is not None
     return Job(
@@ -104,6 +103,8 @@ def _encode(fields: dict[str, Any]) -> tuple[str, list[Any]]:
             value = to_ts(value)
         elif isinstance(value, bool):
             value = int(value)
+        elif isinstance(value, str):
+            value = storable_text(value)  # the runner writes what the provider said
         assignments.append(f"{name} = ?")
         values.append(value)
     return ", ".join(assignments), values

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain.clock import from_ts, to_ts
 from bot.domain.models import Balance, LedgerEntry, LedgerKind
-from bot.storage.db import Database, Tx
+from bot.storage.db import Database, Row, Tx, storable_text
 
 # available = grants + refills + adjustments - holds + releases
 # held      = holds - settlements - releases
@@ -42,7 +41,7 @@ class ExportedEntry:
     period: str | None
 
 
-def _entry(row: sqlite3.Row) -> LedgerEntry:
+def _entry(row: Row) -> LedgerEntry:
     created = from_ts(row["created_at"])
     assert created is not None
     return LedgerEntry(
@@ -89,7 +88,17 @@ class LedgerRepository:
         return await tx.insert(
             "INSERT INTO ledger (guild_id, member_id, kind, amount, job_id, actor_id, reason, period, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (guild_id, member_id, kind.value, amount, job_id, actor_id, reason, period, to_ts(at)),
+            (
+                guild_id,
+                member_id,
+                kind.value,
+                amount,
+                job_id,
+                actor_id,
+                None if reason is None else storable_text(reason),  # a release names the provider's error
+                period,
+                to_ts(at),
+            ),
         )
 
     @staticmethod
@@ -137,20 +146,23 @@ class LedgerRepository:
         return [_entry(row) for row in rows]
 
     async def entries(self, guild_id: int | None = None) -> list[LedgerEntry]:
+        # One statement, so one snapshot on both backends (a PostgreSQL statement sees the data as
+        # of its start, even under READ COMMITTED): /wan-admin export relies on this.
         if guild_id is None:
             rows = await self.db.fetchall(f"SELECT {_COLUMNS} FROM ledger ORDER BY id")
         else:
             rows = await self.db.fetchall(f"SELECT {_COLUMNS} FROM ledger WHERE guild_id = ? ORDER BY id", (guild_id,))
         return [_entry(row) for row in rows]
 
-    async def export_page(self, *, after_id: int, limit: int, guild_id: int | None = None) -> list[ExportedEntry]:
+    @staticmethod
+    async def export_page_in(tx: Tx, *, after_id: int, limit: int, guild_id: int | None = None) -> list[ExportedEntry]:
         """Entries with ``id > after_id``, oldest first: keyset pages, so an export of a large ledger
-        never holds the connection (and the bot) for long, and never loads it all into memory."""
+        never loads it all into memory. Read inside ``db.snapshot()``, so every page comes from one
+        consistent moment (on PostgreSQL a lower id can commit after a higher one) and the bot's
+        own connection is never held for the export."""
         where = "id > ?" if guild_id is None else "id > ? AND guild_id = ?"
         params: tuple[int, ...] = (after_id, limit) if guild_id is None else (after_id, guild_id, limit)
-        rows = await self.db.fetchall(
-            f"SELECT {_COLUMNS}, period FROM ledger WHERE {where} ORDER BY id LIMIT ?", params
-        )
+        rows = await tx.fetchall(f"SELECT {_COLUMNS}, period FROM ledger WHERE {where} ORDER BY id LIMIT ?", params)
         return [ExportedEntry(_entry(row), row["period"]) for row in rows]
 
     async def totals_by_kind(self) -> dict[LedgerKind, int]:

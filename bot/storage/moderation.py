@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
 from bot.domain.clock import from_ts, to_ts
 from bot.domain.moderation import Block, ModerationSettings, PromptRule, RuleKind
-from bot.storage.db import Database, Tx
+from bot.storage.db import Database, Row, Tx
 
 _SETTINGS = "guild_id, review_enabled, review_channel_id, refund_on_reject, mod_channel_id"
 _RULES = "id, guild_id, kind, value, actor_id, created_at"
 _BLOCKS = "guild_id, member_id, actor_id, reason, created_at"
 
 
-def _settings(row: sqlite3.Row) -> ModerationSettings:
+def _settings(row: Row) -> ModerationSettings:
     return ModerationSettings(
         guild_id=row["guild_id"],
         review_enabled=bool(row["review_enabled"]),
@@ -24,7 +23,7 @@ def _settings(row: sqlite3.Row) -> ModerationSettings:
     )
 
 
-def _rule(row: sqlite3.Row) -> PromptRule:
+def _rule(row: Row) -> PromptRule:
     created = from_ts(row["created_at"])
     assert created is not None
     return PromptRule(
@@ -37,7 +36,7 @@ def _rule(row: sqlite3.Row) -> PromptRule:
     )
 
 
-def _block(row: sqlite3.Row) -> Block:
+def _block(row: Row) -> Block:
     created = from_ts(row["created_at"])
     assert created is not None
     return Block(

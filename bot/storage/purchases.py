@@ -6,12 +6,11 @@ one take-back per entitlement); ``store_purchases`` records the steps around it.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain.clock import from_ts, to_ts
-from bot.storage.db import Database, Tx
+from bot.storage.db import Database, IntegrityError, Row, Tx
 
 _COLUMNS = (
     "entitlement_id, sku_id, user_id, bought_in, guild_id, credits, credited_at, consumed_at, revoked_at, shortfall"
@@ -32,7 +31,7 @@ class Purchase:
     shortfall: int
 
 
-def _purchase(row: sqlite3.Row) -> Purchase:
+def _purchase(row: Row) -> Purchase:
     return Purchase(
         entitlement_id=row["entitlement_id"],
         sku_id=row["sku_id"],
@@ -81,7 +80,7 @@ class PurchaseRepository:
                     to_ts(at),
                 ),
             )
-        except sqlite3.IntegrityError:
+        except IntegrityError:
             return False  # ledger_one_purchase: paid already
         await tx.execute(
             "UPDATE store_purchases SET guild_id = ?, credited_at = ? WHERE entitlement_id = ?",

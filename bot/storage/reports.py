@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
 from bot.domain.clock import from_ts, to_ts
 from bot.domain.moderation import Removal, Report, ReportState
-from bot.storage.db import Database, Tx
+from bot.storage.db import Database, Row, Tx
 
 _REPORT = (
     "r.id, r.guild_id, r.job_id, r.channel_id, r.message_id, r.state, r.notice_channel_id, r.notice_message_id,"
@@ -18,7 +17,7 @@ _REPORT = (
 _REMOVAL = "job_id, guild_id, channel_id, message_id, actor_id, by_owner, reason, created_at"
 
 
-def _report(row: sqlite3.Row) -> Report:
+def _report(row: Row) -> Report:
     created = from_ts(row["created_at"])
     assert created is not None
     return Report(
@@ -37,7 +36,7 @@ def _report(row: sqlite3.Row) -> Report:
     )
 
 
-def _removal(row: sqlite3.Row) -> Removal:
+def _removal(row: Row) -> Removal:
     created = from_ts(row["created_at"])
     assert created is not None
     return Removal(

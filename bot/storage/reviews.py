@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
 from bot.domain.clock import from_ts, to_ts
 from bot.domain.moderation import Review, ReviewState
-from bot.storage.db import Database, Tx
+from bot.storage.db import Database, Row, Tx
 
 _COLUMNS = "job_id, guild_id, channel_id, state, decided_by, decided_at, reason, published_message_id, created_at"
 # ``published_message_id`` of a rejected review: NOT_TOLD from the decision until the member's
@@ -18,7 +17,7 @@ _COLUMNS = "job_id, guild_id, channel_id, state, decided_by, decided_at, reason,
 NOT_TOLD = 0
 
 
-def _review(row: sqlite3.Row) -> Review:
+def _review(row: Row) -> Review:
     created = from_ts(row["created_at"])
     assert created is not None
     return Review(

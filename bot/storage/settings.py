@@ -6,19 +6,18 @@ sees the same settings it is written with.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 from typing import Any
 
 from bot.domain.clock import to_ts
 from bot.domain.models import GuildSettings
-from bot.storage.db import Database, Tx
+from bot.storage.db import Database, Row, Tx
 
 # Columns ``update_in`` may set; names never come from input, only from this list.
 _SETTABLE = frozenset({"default_allowance", "refill_period", "budget_cap", "budget_period", "admin_channel_id"})
 
 
-def _settings(guild_id: int, row: sqlite3.Row | None) -> GuildSettings:
+def _settings(guild_id: int, row: Row | None) -> GuildSettings:
     if row is None:
         return GuildSettings(guild_id=guild_id)
     return GuildSettings(
@@ -103,7 +102,8 @@ class SettingsRepository:
     @staticmethod
     async def add_channel_in(tx: Tx, guild_id: int, channel_id: int, *, at: datetime, actor_id: int | None) -> bool:
         added = await tx.execute(
-            "INSERT OR IGNORE INTO allowed_channels (guild_id, channel_id, added_at, added_by) VALUES (?, ?, ?, ?)",
+            "INSERT INTO allowed_channels (guild_id, channel_id, added_at, added_by) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
             (guild_id, channel_id, to_ts(at), actor_id),
         )
         return added == 1
@@ -121,7 +121,8 @@ class SettingsRepository:
         """True for exactly one caller per (server, kind, period): the one that should tell the admins."""
         async with self.db.transaction() as tx:
             inserted = await tx.execute(
-                "INSERT OR IGNORE INTO admin_notices (guild_id, kind, period, created_at) VALUES (?, ?, ?, ?)",
+                "INSERT INTO admin_notices (guild_id, kind, period, created_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 (guild_id, kind, period, to_ts(at)),
             )
         return inserted == 1

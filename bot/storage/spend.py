@@ -98,7 +98,7 @@ class SpendRepository:
     async def by_day(self, guild_id: int, since: datetime) -> list[DaySpend]:
         """Days (UTC) with any spend, oldest first; days without spend are left out."""
         rows = await self.db.fetchall(
-            f"SELECT date(h.created_at, 'unixepoch') AS day, SUM({_SPENT}) AS credits, SUM({_KEPT}) AS jobs"
+            f"SELECT {self.db.dialect.utc_day('h.created_at')} AS day, SUM({_SPENT}) AS credits, SUM({_KEPT}) AS jobs"
             f" {_FROM} AND h.guild_id = ? GROUP BY day ORDER BY day",
             (to_ts(since), guild_id),
         )
@@ -107,7 +107,7 @@ class SpendRepository:
     async def top_members(self, guild_id: int, since: datetime, limit: int = 10) -> list[MemberSpend]:
         rows = await self.db.fetchall(
             f"SELECT h.member_id AS member_id, SUM({_SPENT}) AS credits, SUM({_KEPT}) AS jobs"
-            f" {_FROM} AND h.guild_id = ? GROUP BY h.member_id HAVING credits > 0"
+            f" {_FROM} AND h.guild_id = ? GROUP BY h.member_id HAVING SUM({_SPENT}) > 0"
             " ORDER BY credits DESC, member_id LIMIT ?",
             (to_ts(since), guild_id, limit),
         )

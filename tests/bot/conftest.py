@@ -21,6 +21,7 @@ from bot.app import WanBot, create_bot
 from bot.config import Config, config_from_mapping
 from bot.domain.models import Balance, Job
 from bot.services.credits import MemberContext
+from tests.backends import database_section
 from tests.bot.shown import shown as shown
 from tests.fakes import FakeProviderServer
 from tests.fakes.apimall_server import FakeApimall
@@ -134,7 +135,7 @@ def make_config(
         provider |= {"base_url": server.base_url, "api_key": API_KEY, "request_timeout_seconds": 5}
     provider |= sections.pop("provider", {})
     data: dict[str, Any] = {
-        "database": {"path": str(tmp_path / "wanbot.sqlite3")},
+        "database": database_section(tmp_path),
         "provider": provider,
         "loop": {"tick_seconds": 5},
         "delivery": {"result_style": result_style},

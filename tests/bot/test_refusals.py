@@ -16,6 +16,8 @@ MP4 = ("clip.mp4", b"\x00\x00\x00\x20ftypisom" + b"0" * 64)
     ("options", "says"),
     [
         ({"prompt": " "}, "The prompt is empty"),
+        ({"prompt": "a cat\x00 surfing"}, "The prompt contains a NUL character"),
+        ({"image_url": "https://a.example/cat\x00.png"}, "`image_url` contains a NUL character"),
         ({"image": PNG, "video": MP4}, "not both"),
         ({"video": MP4, "duration": "15"}, "Pick 5 or 10"),
         ({"image": MP4}, "Put videos in the `video` option"),
@@ -29,6 +31,7 @@ MP4 = ("clip.mp4", b"\x00\x00\x00\x20ftypisom" + b"0" * 64)
 async def test_refusal_is_private_free_and_never_reaches_the_provider(
     world_factory: Any, options: dict[str, Any], says: str
 ) -> None:
+    options = dict(options)  # the parameter is shared by both backends' runs: never mutate it
     async with world_factory("apimall", **RELAXED) as world:
         times = options.pop("_times", 1)
         for _ in range(times):

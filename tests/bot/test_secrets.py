@@ -11,6 +11,7 @@ import pytest
 from tests.bot.conftest import API_KEY
 
 
+@pytest.mark.sqlite_only  # reads the database file's bytes
 @pytest.mark.parametrize("kind", ["wan26ai", "apimall"])
 async def test_api_key_stays_out_of_logs_messages_and_database(
     world_factory: Any, kind: str, caplog: pytest.LogCaptureFixture

@@ -9,11 +9,12 @@ from pathlib import Path
 from bot.cli.export import HEADER
 from bot.services.credits import MemberContext
 from bot.storage.db import Database
+from tests.backends import Backend
 from tests.cli.conftest import Cli, write_config
 from tests.support import ManualClock, build_core, request
 
 
-async def fill(path: Path) -> None:
+async def fill(path: Path | str) -> None:
     db = await Database.open(path)
     try:
         core = build_core(db, ManualClock())
@@ -29,9 +30,11 @@ def parse(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-async def test_export_writes_every_entry_with_its_effect(tmp_path: Path, cli: Cli) -> None:
-    config = str(write_config(tmp_path))
-    await fill(tmp_path / "wanbot.sqlite3")
+async def test_export_writes_every_entry_with_its_effect(tmp_path: Path, cli: Cli, backend: Backend) -> None:
+    """On both backends: ``[database] url`` makes export-ledger read PostgreSQL."""
+    target = backend.target(tmp_path)
+    config = str(write_config(tmp_path, f'url = "{target}"\n' if backend.postgres else ""))
+    await fill(target)
     result = await cli("export-ledger", "--config", config)
     assert result.code == 0, result.err
     assert result.out.splitlines()[0] == ",".join(HEADER)

@@ -89,3 +89,16 @@ def test_any_input_is_a_spec_or_a_clear_refusal(
     assert made.duration in made.mode.durations
     for url in (made.image_url, made.video_url):
         assert url is None or url.startswith("https://")
+
+
+def test_nul_characters_are_refused_with_what_to_change() -> None:
+    from bot.domain.validation import validate_https_url, validate_prompt, validate_reason
+
+    with pytest.raises(InvalidRequest, match=r"The prompt contains a NUL character \(\\0\), which cannot be stored"):
+        validate_prompt("a cat\x00 surfing")
+    with pytest.raises(InvalidRequest, match="`image_url` contains a NUL character"):
+        validate_https_url("https://a.example/\x00.png", "image_url")
+    with pytest.raises(InvalidRequest, match="The reason contains a NUL character"):
+        validate_reason("spam\x00")
+    assert validate_reason(None) is None
+    assert validate_prompt("a cat surfing") == "a cat surfing"

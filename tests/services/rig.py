@@ -24,6 +24,7 @@ from bot.services.credits import MemberContext
 from bot.services.events import Delivered
 from bot.services.jobs import JobRequest
 from bot.storage.db import Database
+from tests.backends import database_section
 from tests.fakes import FakeProviderServer
 from tests.fakes.apimall_server import FakeApimall
 from tests.fakes.wan26ai_server import FakeWan26ai
@@ -111,7 +112,7 @@ async def open_rig(
     await server.start()
     config = config_from_mapping(
         {
-            "database": {"path": str(tmp_path / "wanbot.sqlite3")},
+            "database": database_section(tmp_path),
             "provider": {"kind": kind, "base_url": server.base_url, "api_key": API_KEY, **provider},
             # The runner is under test, not the guardrails: nothing refuses or queues the rig's jobs.
             "credits": {"confirm_above": 100_000},
@@ -119,7 +120,7 @@ async def open_rig(
         },
         environ={},
     )
-    db = await Database.open(config.database.path)
+    db = await Database.open(config.database.target)
     try:
         async with aiohttp.ClientSession() as session:
             adapter = build_provider(config.provider, session, clock)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,8 @@ import pytest
 from bot.domain.models import JobState, LedgerKind
 from bot.errors import InsufficientCredits, InvalidRequest
 from bot.services.credits import MemberContext
-from bot.storage.db import Database
+from bot.storage.db import Database, IntegrityError
+from tests.backends import Backend
 from tests.support import GUILD, Core, ManualClock, build_core, request, spec
 
 ALICE = MemberContext(1)
@@ -40,10 +40,10 @@ async def test_hundred_concurrent_holds_against_a_balance_for_three(db: Database
     assert all(r.balance.available >= 0 for r in accepted)
 
 
-async def test_concurrent_holds_across_two_connections(tmp_path: Path, clock: ManualClock) -> None:
-    """Two bot processes on one file (say, during a rolling restart) still cannot overspend."""
-    path = tmp_path / "shared.sqlite3"
-    first, second = await Database.open(path), await Database.open(path)
+async def test_concurrent_holds_across_two_connections(tmp_path: Path, clock: ManualClock, backend: Backend) -> None:
+    """Two connections to one database (two pools on PostgreSQL) still cannot overspend."""
+    target = backend.target(tmp_path)
+    first, second = await Database.open(target), await Database.open(target)
     try:
         a, b = build_core(first, clock, allowance=400), build_core(second, clock, allowance=400)
         await a.credits.balance(GUILD, ALICE)
@@ -75,7 +75,7 @@ async def test_each_job_settles_exactly_once(core: Core) -> None:
     settlements = [e for e in await core.ledger.entries(GUILD) if e.kind in (LedgerKind.SETTLE, LedgerKind.RELEASE)]
     assert [(e.kind, e.amount) for e in settlements] == [(LedgerKind.SETTLE, 80)]
     # And SQLite itself refuses a second settlement row, whatever the code does.
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityError):
         async with core.db.transaction() as tx:
             await core.ledger.append(
                 tx, guild_id=GUILD, member_id=1, kind=LedgerKind.RELEASE, amount=80, at=core.clock(), job_id=job.id
@@ -84,10 +84,10 @@ async def test_each_job_settles_exactly_once(core: Core) -> None:
 
 async def test_ledger_is_append_only(core: Core) -> None:
     await core.credits.balance(GUILD, ALICE)
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(IntegrityError, match="append-only"):
         async with core.db.transaction() as tx:
             await tx.execute("UPDATE ledger SET amount = 99999")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(IntegrityError, match="append-only"):
         async with core.db.transaction() as tx:
             await tx.execute("DELETE FROM ledger")
 
@@ -120,3 +120,30 @@ async def test_cancel_before_submit_releases_at_once(core: Core) -> None:
     cancelled = await core.jobs.cancel(GUILD, accepted.job.id, ALICE.member_id)
     assert cancelled.state is JobState.CANCELLED
     assert (await core.ledger.balance(GUILD, ALICE.member_id)).available == 500
+
+
+async def test_revokes_racing_holds_never_take_a_balance_below_zero(
+    tmp_path: Path, clock: ManualClock, backend: Backend
+) -> None:
+    """An admin's revoke checks the balance it lowers: under the member's lock, like a hold."""
+    target = backend.target(tmp_path)
+    first, second = await Database.open(target), await Database.open(target)
+    try:
+        a, b = build_core(first, clock, allowance=400), build_core(second, clock, allowance=400)
+        await a.credits.balance(GUILD, ALICE)
+        attempts = [
+            *((a if i % 2 else b).jobs.accept(request(ALICE.member_id)) for i in range(8)),
+            *((b if i % 2 else a).credits.grant(GUILD, ALICE, -240, actor_id=9, reason=None) for i in range(4)),
+        ]
+        results = await asyncio.gather(*attempts, return_exceptions=True)
+        assert all(
+            isinstance(r, (InsufficientCredits, InvalidRequest)) for r in results if isinstance(r, BaseException)
+        )
+        balance = await a.ledger.balance(GUILD, ALICE.member_id)
+        assert balance.available >= 0
+        assert balance.available + balance.held == 400 - 240 * sum(
+            1 for r in results[8:] if not isinstance(r, BaseException)
+        )
+    finally:
+        await first.close()
+        await second.close()

@@ -4,7 +4,6 @@ one review decision under concurrency, report votes, blocks before money, refusa
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from dataclasses import dataclass
 
 import pytest
@@ -19,7 +18,7 @@ from bot.services.prompt_rules import BlockCheck, PromptRuleCheck, PromptRuleSer
 from bot.services.reports import ReportService
 from bot.services.review import ReviewService
 from bot.storage.audit import AuditRepository
-from bot.storage.db import Database
+from bot.storage.db import Database, IntegrityError
 from bot.storage.moderation import ModerationRepository
 from bot.storage.reports import ReportRepository
 from bot.storage.reviews import ReviewRepository
@@ -81,10 +80,10 @@ async def delivered_job(mod: Mod, member: int = ALICE) -> Job:
 
 async def test_the_audit_log_cannot_be_edited_or_deleted(mod: Mod) -> None:
     await mod.moderation.block(GUILD, ALICE, actor_id=MOD, reason="spam")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(IntegrityError, match="append-only"):
         async with mod.core.db.transaction() as tx:
             await tx.execute("UPDATE audit_log SET reason = 'nothing happened'")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(IntegrityError, match="append-only"):
         async with mod.core.db.transaction() as tx:
             await tx.execute("DELETE FROM audit_log")
     [entry] = await mod.audit.entries(GUILD)
@@ -156,7 +155,7 @@ async def test_a_delivered_job_is_refunded_at_most_once_even_in_a_race(mod: Mod)
     assert [(e.amount, e.job_id) for e in adjusts] == [(80, job.id)]
     assert (await mod.core.ledger.balance(GUILD, ALICE)).available == 500
     # SQLite refuses a second refund row for the job whatever the code does.
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityError):
         async with mod.core.db.transaction() as tx:
             await mod.core.ledger.append(
                 tx,
@@ -304,3 +303,40 @@ async def test_a_decided_review_keeps_its_state(mod: Mod) -> None:
     review = await mod.reviews.get(job.id)
     assert review is not None and review.published_message_id == 4242
     assert (await mod.core.job_repo.get(job.id)).result_message_id == 4242  # type: ignore[union-attr]
+
+
+async def test_nul_characters_are_refused_before_anything_is_stored(mod: Mod, db: Database) -> None:
+    """PostgreSQL text cannot hold NUL: both backends refuse it at validation, saying what to change."""
+    with pytest.raises(InvalidRequest, match=r"The reason contains a NUL character .* Remove it"):
+        await mod.core.credits.grant(GUILD, MemberContext(ALICE), 50, actor_id=MOD, reason="thanks\x00")
+    with pytest.raises(InvalidRequest, match=r"The reason contains a NUL character"):
+        await mod.moderation.block(GUILD, ALICE, actor_id=MOD, reason="spam\x00")
+    with pytest.raises(InvalidRequest, match=r"The word contains a NUL character"):
+        await mod.rules.add(GUILD, RuleKind.WORD, "bad\x00word", actor_id=MOD, reason=None)
+    assert await db.fetchval("SELECT COUNT(*) FROM ledger WHERE kind = 'grant'") == 0
+    assert await db.fetchval("SELECT COUNT(*) FROM member_blocks") == 0
+    assert await db.fetchval("SELECT COUNT(*) FROM prompt_rules") == 0
+    assert await db.fetchval("SELECT COUNT(*) FROM audit_log") == 0
+
+
+async def test_members_reporting_one_video_at_once_make_one_report_with_every_vote(mod: Mod) -> None:
+    """On PostgreSQL transactions run side by side: the first report is created once, under a lock."""
+    job = await delivered_job(mod)
+    outcomes = await asyncio.gather(
+        *(
+            mod.reports.report(GUILD, job.id, member_id=member, channel_id=2000, message_id=777)
+            for member in range(100, 110)
+        )
+    )
+    assert sum(outcome.created for outcome in outcomes) == 1
+    assert len({outcome.report.id for outcome in outcomes}) == 1
+    assert max(outcome.report.votes for outcome in outcomes) == 10
+
+
+async def test_blocking_one_member_twice_at_once_blocks_once(mod: Mod) -> None:
+    results = await asyncio.gather(
+        *(mod.moderation.block(GUILD, BOB, actor_id=actor, reason=None) for actor in (MOD, MOD2)),
+        return_exceptions=True,
+    )
+    assert sorted(type(r).__name__ for r in results) == ["Block", "Conflict"]
+    assert len([e for e in await mod.audit.entries(GUILD) if e.action is AuditAction.BLOCK]) == 1

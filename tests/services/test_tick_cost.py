@@ -5,8 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.domain.models import JobState
 from tests.services.rig import open_rig
+
+# It reads SQLite's statement trace and query plans.
+pytestmark = pytest.mark.sqlite_only
 
 
 async def idle_tick_statements(tmp_path: Path, in_flight: int) -> list[str]:

@@ -9,6 +9,9 @@ import pytest
 
 from bot.storage.db import Database, Migration, bundled_migrations
 
+# The SQLite file's own migrations; PostgreSQL's are in test_postgres_schema.py.
+pytestmark = pytest.mark.sqlite_only
+
 
 def tables(path: Path) -> set[str]:
     with sqlite3.connect(path) as conn:

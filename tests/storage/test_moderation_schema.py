@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
-from bot.storage.db import Database
+from bot.storage.db import Database, IntegrityError
 
 
 async def test_a_review_cannot_be_decided_without_a_decider(db: Database) -> None:
@@ -17,13 +15,13 @@ async def test_a_review_cannot_be_decided_without_a_decider(db: Database) -> Non
             " 'delivered', 'sandbox', 'k', 0)"
         )
         await tx.execute("INSERT INTO reviews (job_id, guild_id, channel_id, created_at) VALUES (1, 1, 9, 0)")
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityError):
         async with db.transaction() as tx:
             await tx.execute("UPDATE reviews SET state = 'approved' WHERE job_id = 1")
 
 
 async def test_review_mode_needs_a_review_channel(db: Database) -> None:
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityError):
         async with db.transaction() as tx:
             await tx.execute("INSERT INTO moderation_settings (guild_id, review_enabled, updated_at) VALUES (1, 1, 0)")
 
@@ -39,11 +37,11 @@ async def test_one_open_report_per_job_and_one_vote_per_member(db: Database) -> 
             "INSERT INTO reports (guild_id, job_id, channel_id, message_id, created_at) VALUES (1, 1, 2, 4, 0)"
         )
         await tx.execute("INSERT INTO report_votes (report_id, member_id, created_at) VALUES (1, 7, 0)")
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityError):
         async with db.transaction() as tx:
             await tx.execute(
                 "INSERT INTO reports (guild_id, job_id, channel_id, message_id, created_at) VALUES (1, 1, 2, 4, 0)"
             )
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityError):
         async with db.transaction() as tx:
             await tx.execute("INSERT INTO report_votes (report_id, member_id, created_at) VALUES (1, 7, 1)")

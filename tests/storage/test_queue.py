@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -66,6 +67,7 @@ async def _order_for(members: list[int]) -> list[tuple[int, int]]:
         await db.close()
 
 
+@pytest.mark.sqlite_only  # a property of the queue's SQL, on a fresh in-memory file per example
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.integers(min_value=1, max_value=4), min_size=1, max_size=14))
 def test_queue_order_is_round_robin(members: list[int]) -> None:
