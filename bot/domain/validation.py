@@ -38,7 +38,10 @@ class MediaLimits:
 def refuse_nul(text: str, what: str) -> str:
     """Text with a NUL character cannot be stored (PostgreSQL text refuses it): say so, on every backend."""
     if "\x00" in text:
-        raise InvalidRequest(f"{what} contains a NUL character (\\0), which cannot be stored. Remove it and try again.")
+        raise InvalidRequest(
+            f"{what} contains a NUL character (\\0), which cannot be stored (at position {text.index(chr(0)) + 1})."
+            " Remove it (retype the text rather than pasting it) and try again. Nothing was charged or changed."
+        )
     return text
 
 
@@ -58,15 +61,11 @@ def _check_text(prompt: str) -> None:
             "often left by copy and paste). Delete it or type it again, then retry. Nothing was charged."
         )
     # PostgreSQL text cannot hold NUL, and no provider expects one; it is never typed on purpose.
-    if "\x00" in prompt:
-        raise InvalidRequest(
-            f"The prompt contains a NUL character at position {prompt.index(chr(0)) + 1}, which is not "
-            "text. Remove it (retype the prompt rather than pasting it) and try again. Nothing was charged."
-        )
+    refuse_nul(prompt, "The prompt")
 
 
 def validate_prompt(prompt: str) -> str:
-    _check_text(prompt)  # NUL included, with its position
+    _check_text(prompt)
     text = prompt.strip()
     if not text:
         raise InvalidRequest("The prompt is empty. Describe the scene you want, in 1 to 5000 characters.")
