@@ -39,7 +39,7 @@ def _unreachable(error: BaseException) -> str:
 
 
 async def run_bot(config: Config, token: str, *, debug: bool, notes: list[str], err: Write) -> int:
-    from bot.app import create_bot
+    from bot.assemble import create_bot
 
     for note in [*notes, *safety_warnings(config)]:
         log.warning("%s", note)

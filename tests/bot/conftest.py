@@ -17,7 +17,8 @@ import discord
 import pytest
 import simcord
 
-from bot.app import WanBot, create_bot
+from bot.app import WanBot
+from bot.assemble import create_bot
 from bot.config import Config, config_from_mapping
 from bot.domain.models import Balance, Job
 from bot.services.credits import MemberContext

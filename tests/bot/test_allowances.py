@@ -16,7 +16,7 @@ from typing import Any
 import discord
 from PIL import Image
 
-from bot.app import create_bot
+from bot.assemble import create_bot
 from bot.domain.models import JobState
 
 NO_COOLDOWN = {"cooldown_seconds": 0}

@@ -11,7 +11,7 @@ from typing import Any
 import discord
 import pytest
 
-from bot.ui import flow
+from bot.exts.video import _flow as flow
 
 
 class Response:

@@ -1,5 +1,5 @@
 """/wan-admin: allowances, grants, refill period, budget, channels, admin channel, stats, export,
-review mode (the ``review`` subgroup from ``cogs.review_admin``) and the moderators' channel.
+review mode (the ``review`` subgroup from ``bot.exts.review._settings``) and the moderators' channel.
 
 Discord hides the group from members without Manage Server (``default_permissions``), but a
 server's admins can show it to anyone in Server Settings → Integrations, and Discord then lets
@@ -19,15 +19,15 @@ from discord.ext import commands
 from bot.domain import discord_limits as limits
 from bot.domain import markdown
 from bot.errors import InvalidRequest
+from bot.exts.review._settings import ReviewSettings
+from bot.exts.store._views import purchases_text
+from bot.exts.video._flow import member_context
 from bot.services.admin import MAX_ALLOWANCE, MAX_BUDGET, ServerOverview
 from bot.services.budget import BudgetStatus, period_phrase
 from bot.services.credits import MAX_GRANT
 from bot.services.stats import Stats
 from bot.ui import render
-from bot.ui.flow import member_context
 from bot.ui.permissions import require_admin
-from bot.ui.store import purchases_text
-from cogs.review_admin import ReviewSettings
 
 if TYPE_CHECKING:
     from bot.app import WanBot
@@ -319,7 +319,3 @@ class AdminCog(commands.GroupCog, group_name="wan-admin", group_description="Cre
 def _channel_list(channel_ids: list[int]) -> str:
     # Room is left for the sentence around the list: the whole reply stays under 2,000 characters.
     return limits.fit_lines([f"<#{channel_id}>" for channel_id in channel_ids], limits.CONTENT - 200, sep=", ")
-
-
-async def setup(bot: WanBot) -> None:
-    await bot.add_cog(AdminCog(bot))

@@ -17,8 +17,8 @@ from discord.ext import commands
 from bot.domain.models import Duration, Mode
 from bot.domain.validation import MAX_PROMPT_CHARS, Media, build_spec
 from bot.errors import UserFacingError
+from bot.exts.video._flow import check_bot_can_post, send_ephemeral, start_job
 from bot.ui.errors import report_error
-from bot.ui.flow import check_bot_can_post, send_ephemeral, start_job
 
 if TYPE_CHECKING:
     from bot.app import WanBot
@@ -213,7 +213,3 @@ class AnimateCog(commands.Cog):
             )
             return
         await interaction.response.send_modal(WanModal(self.bot, title=title, kind=kind, picked=picked, source=message))
-
-
-async def setup(bot: WanBot) -> None:
-    await bot.add_cog(AnimateCog(bot))

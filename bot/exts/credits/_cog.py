@@ -15,11 +15,11 @@ from discord.ext import commands
 from bot.domain import discord_limits as limits
 from bot.domain.models import LedgerEntry, LedgerKind
 from bot.errors import NotPermitted
+from bot.exts.store._views import buy_view
+from bot.exts.video._flow import member_context
 from bot.services.credits import CreditOverview
 from bot.ui import render
-from bot.ui.flow import member_context
 from bot.ui.permissions import is_moderator
-from bot.ui.store import buy_view
 
 if TYPE_CHECKING:
     from bot.app import WanBot
@@ -164,7 +164,3 @@ class CreditsCog(commands.Cog):
             await interaction.response.send_message(embed=embed, ephemeral=True)
         else:
             await interaction.response.send_message(embed=embed, ephemeral=True, view=view)
-
-
-async def setup(bot: WanBot) -> None:
-    await bot.add_cog(CreditsCog(bot))

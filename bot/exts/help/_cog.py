@@ -9,9 +9,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.domain.models import Duration, Resolution
+from bot.exts.video._flow import member_context
 from bot.services.credits import CreditOverview
 from bot.ui import render
-from bot.ui.flow import member_context
 from bot.ui.permissions import is_manager, is_moderator
 
 if TYPE_CHECKING:
@@ -99,7 +99,3 @@ class HelpCog(commands.Cog):
         assert interaction.guild_id is not None
         overview = await self.bot.services.credits.overview(interaction.guild_id, member_context(interaction.user))
         await interaction.response.send_message(embed=help_embed(self.bot, interaction, overview), ephemeral=True)
-
-
-async def setup(bot: WanBot) -> None:
-    await bot.add_cog(HelpCog(bot))

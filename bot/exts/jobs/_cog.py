@@ -11,10 +11,10 @@ from discord.ext import commands
 
 from bot.domain import discord_limits as limits
 from bot.domain.models import Job, JobState
+from bot.exts.video._buttons import CancelButton
+from bot.exts.video._flow import send_ephemeral
 from bot.services.lookup import JobLookup
 from bot.ui import render
-from bot.ui.buttons import CancelButton
-from bot.ui.flow import send_ephemeral
 
 if TYPE_CHECKING:
     from bot.app import WanBot
@@ -88,7 +88,3 @@ class JobsCog(commands.Cog):
             await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
         else:
             await interaction.response.send_message(embed=embed, ephemeral=True)
-
-
-async def setup(bot: WanBot) -> None:
-    await bot.add_cog(JobsCog(bot))

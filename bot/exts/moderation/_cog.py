@@ -1,5 +1,5 @@
 """/wan-mod: blocks, history, refunds, the audit log and prompt rules, plus the "Remove video"
-message menu. (Review settings are admin commands: ``cogs.review_admin``.)
+message menu. (Review settings are admin commands: ``bot.exts.review._settings``.)
 
 Discord shows these by default only to members with Manage Messages, but a server's admins can
 override that per member or role; so the cog checks the member's real permissions on every
@@ -9,7 +9,7 @@ invocation (``interaction_check``).
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
@@ -18,13 +18,14 @@ from discord.ext import commands
 from bot.domain import markdown
 from bot.domain.moderation import RuleKind
 from bot.errors import InvalidRequest
+from bot.exts.moderation._pages import history_message, log_message
+from bot.exts.reports._views import remove_result, result_job_id
+from bot.exts.video._flow import send_ephemeral
 from bot.services.lookup import MAX_CHOICES, JobLookup
 from bot.ui import modrender
+from bot.ui.context import bot_of
 from bot.ui.errors import report_error
-from bot.ui.flow import send_ephemeral
-from bot.ui.pages import history_message, log_message
 from bot.ui.permissions import is_moderator, require_moderator
-from bot.ui.reports import remove_result, result_job_id
 
 if TYPE_CHECKING:
     from bot.app import WanBot
@@ -70,7 +71,7 @@ class RemoveModal(discord.ui.Modal, title="Remove this video"):
     async def on_submit(self, interaction: discord.Interaction) -> None:
         try:
             require_moderator(interaction)
-            bot = cast("WanBot", interaction.client)
+            bot = bot_of(interaction)
             await interaction.response.defer(ephemeral=True, thinking=True)  # deleting takes a round trip
             await remove_result(
                 bot,
@@ -278,7 +279,3 @@ class ModerationCog(commands.Cog):
         if job_id is None:
             raise InvalidRequest("That message is not a video posted by this bot. Use “Remove video” on a result.")
         await interaction.response.send_modal(RemoveModal(job_id, message.channel.id, message.id))
-
-
-async def setup(bot: WanBot) -> None:
-    await bot.add_cog(ModerationCog(bot))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import discord
 
 from bot.ui import modrender
+from bot.ui.context import bot_of
 from bot.ui.errors import report_error
 from bot.ui.permissions import require_moderator
 
@@ -74,7 +75,7 @@ class PageButton(
         try:
             require_moderator(interaction)
             assert interaction.guild_id is not None
-            bot = cast("WanBot", interaction.client)
+            bot = bot_of(interaction)
             if self.kind == "log":
                 embed, view = await log_message(bot, interaction.guild_id, self.page, self.member_id or None)
             else:

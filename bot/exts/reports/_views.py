@@ -1,7 +1,7 @@
 """Reports and removals in Discord: the moderators' notice (with Remove and Dismiss), the count
 kept on it, and the one path every removal of a result message takes.
 
-The Report button itself sits on the result message (``bot.ui.buttons``) and calls
+The Report button itself sits on the result message (``bot.exts.video._buttons``) and calls
 ``report_result`` here; this module imports nothing from ``buttons``, so both can use it.
 """
 
@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.domain.models import Job
 from bot.domain.moderation import Report, ReportState
 from bot.errors import Conflict
+from bot.exts.video._flow import send_ephemeral
 from bot.services.events import DeliveryError
 from bot.services.reports import RemovalOutcome
 from bot.ui import card, modrender
 from bot.ui.channels import custom_ids, delete_message, post_channel
+from bot.ui.context import bot_of
 from bot.ui.errors import report_error
-from bot.ui.flow import send_ephemeral
 from bot.ui.permissions import require_moderator
 
 if TYPE_CHECKING:
@@ -33,10 +34,6 @@ Button = discord.ui.Button[discord.ui.View]
 
 # The result message's own buttons name its job; any of them identifies a result message.
 _RESULT_ID = re.compile(r"^wan:(?:reroll|remix|report|delete):([0-9]+)$")
-
-
-def _bot(interaction: discord.Interaction) -> WanBot:
-    return cast("WanBot", interaction.client)
 
 
 def result_job_id(bot: WanBot, message: discord.Message) -> int | None:
@@ -171,7 +168,7 @@ class _ReportButton(discord.ui.DynamicItem[Button], template=r"wan:report-_base:
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
             require_moderator(interaction)
-            await self.run(interaction, _bot(interaction))
+            await self.run(interaction, bot_of(interaction))
         except Exception as error:
             await report_error(interaction, error)
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from discord.ext import commands
 
-from bot.ui.review import finish_interrupted_rejections
+from bot.exts.review._views import finish_interrupted_rejections
 
 if TYPE_CHECKING:
     from bot.app import WanBot
@@ -27,7 +27,3 @@ class ReviewRecoveryCog(commands.Cog):
             return
         self._done = True
         await finish_interrupted_rejections(self.bot)
-
-
-async def setup(bot: WanBot) -> None:
-    await bot.add_cog(ReviewRecoveryCog(bot))

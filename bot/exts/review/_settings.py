@@ -6,27 +6,24 @@ group (default permission Manage Server, checked again server-side by ``require_
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 
+from bot.exts.video._flow import send_ephemeral
 from bot.ui import modrender
 from bot.ui.channels import bot_permissions_in, cannot_post_reason
-from bot.ui.flow import send_ephemeral
+from bot.ui.context import bot_of
 from bot.ui.permissions import require_admin
 
 if TYPE_CHECKING:
-    from bot.app import WanBot
-
-
-def _bot(interaction: discord.Interaction) -> WanBot:
-    return cast("WanBot", interaction.client)
+    pass
 
 
 async def _unusable_review_channel(interaction: discord.Interaction, chosen: discord.TextChannel | None) -> str | None:
     """Why the review channel (the chosen one, or the one set before) cannot take videos, or None."""
-    bot = _bot(interaction)
+    bot = bot_of(interaction)
     channel_id = (
         chosen.id if chosen else (await bot.services.moderation.settings(interaction.guild_id or 0)).review_channel_id
     )
@@ -68,7 +65,7 @@ class ReviewSettings(app_commands.Group):
         if problem is not None:
             await send_ephemeral(interaction, f"{problem} Review mode was not changed.")
             return
-        settings = await _bot(interaction).services.moderation.set_review(
+        settings = await bot_of(interaction).services.moderation.set_review(
             interaction.guild_id,
             actor_id=interaction.user.id,
             enabled=True,
@@ -85,7 +82,7 @@ class ReviewSettings(app_commands.Group):
     @app_commands.command(name="off", description="Post finished videos directly again")
     async def off(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
-        await _bot(interaction).services.moderation.set_review(
+        await bot_of(interaction).services.moderation.set_review(
             interaction.guild_id, actor_id=interaction.user.id, enabled=False, channel_id=None, refund_on_reject=None
         )
         await send_ephemeral(
@@ -95,7 +92,7 @@ class ReviewSettings(app_commands.Group):
     @app_commands.command(name="status", description="The moderation settings and how many videos wait for review")
     async def status(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
-        bot = _bot(interaction)
+        bot = bot_of(interaction)
         settings = await bot.services.moderation.settings(interaction.guild_id)
         pending = await bot.services.reviews.reviews.pending_count(interaction.guild_id)
         await interaction.response.send_message(embed=modrender.settings_embed(settings, pending), ephemeral=True)

@@ -23,21 +23,22 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.domain.models import Job
 from bot.domain.moderation import Review, ReviewState
 from bot.errors import Conflict, NotFound, UserFacingError
+from bot.exts.video._buttons import _JobButton
+from bot.exts.video._progress import update_progress
+from bot.exts.video._result import result_shown
 from bot.services.events import DeliveryError
 from bot.ui import card, modrender
-from bot.ui.buttons import _JobButton
 from bot.ui.channels import find_posted, has_component, owner_only, post_channel
+from bot.ui.context import bot_of
 from bot.ui.errors import report_error
 from bot.ui.permissions import require_moderator
-from bot.ui.progress import update_progress
-from bot.ui.result import result_shown
 
 if TYPE_CHECKING:
     from bot.app import WanBot
@@ -77,10 +78,6 @@ class _KeyedLocks:
 
 
 _publishing = _KeyedLocks()
-
-
-def _bot(interaction: discord.Interaction) -> WanBot:
-    return cast("WanBot", interaction.client)
 
 
 async def publish(bot: WanBot, job: Job, review: Review, review_message: discord.Message | None) -> int:
@@ -184,7 +181,7 @@ class RejectModal(discord.ui.Modal, title="Reject this video"):
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         try:
-            await self._submit(interaction, _bot(interaction))
+            await self._submit(interaction, bot_of(interaction))
         except Exception as error:
             await report_error(interaction, error)
 

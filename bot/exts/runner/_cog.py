@@ -56,7 +56,3 @@ class RunnerCog(commands.Cog):
         log.exception("job loop iteration failed", exc_info=error)
         if not self.loop.is_running():
             self.loop.restart()
-
-
-async def setup(bot: WanBot) -> None:
-    await bot.add_cog(RunnerCog(bot))

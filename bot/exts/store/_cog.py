@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands, tasks
 
+from bot.exts.store._views import shortfall_notice
 from bot.services.notices import Notice
 from bot.services.store import EntitlementSeen
-from bot.ui.store import shortfall_notice
 
 if TYPE_CHECKING:
     from bot.app import WanBot
@@ -170,7 +170,3 @@ class StoreCog(commands.Cog):
         log.exception("store retry failed", exc_info=error)
         if not self.retry.is_running():
             self.retry.restart()
-
-
-async def setup(bot: WanBot) -> None:
-    await bot.add_cog(StoreCog(bot))

@@ -6,17 +6,18 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.domain.models import Job
 from bot.domain.validation import validate_prompt
 from bot.errors import NotPermitted
+from bot.exts.reports._views import remove_result, report_result
+from bot.exts.video._flow import send_ephemeral, start_job
+from bot.ui.context import bot_of
 from bot.ui.errors import report_error
-from bot.ui.flow import send_ephemeral, start_job
 from bot.ui.permissions import is_moderator
-from bot.ui.reports import remove_result, report_result
 
 if TYPE_CHECKING:
     from bot.app import WanBot
@@ -27,10 +28,6 @@ log = logging.getLogger(__name__)
 _MODAL_PROMPT_MAX = 4000
 
 Button = discord.ui.Button[discord.ui.View]
-
-
-def _bot(interaction: discord.Interaction) -> WanBot:
-    return cast("WanBot", interaction.client)
 
 
 __all__ = ["DYNAMIC_ITEMS", "result_buttons", "result_view"]
@@ -60,7 +57,7 @@ class _JobButton(discord.ui.DynamicItem[Button], template=r"wan:_base:(?P<job_id
 
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
-            await self.run(interaction, _bot(interaction))
+            await self.run(interaction, bot_of(interaction))
         except Exception as error:
             await report_error(interaction, error)
 
@@ -98,7 +95,7 @@ class RemixModal(discord.ui.Modal, title="Remix this video"):
     async def on_submit(self, interaction: discord.Interaction) -> None:
         try:
             spec = replace(self.job.spec, prompt=validate_prompt(self.prompt.value))
-            await start_job(_bot(interaction), interaction, spec, parent_job_id=self.job.id)
+            await start_job(bot_of(interaction), interaction, spec, parent_job_id=self.job.id)
         except Exception as error:
             await report_error(interaction, error)
 

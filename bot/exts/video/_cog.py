@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.domain.validation import MAX_PROMPT_CHARS, Media, build_spec
-from bot.ui.flow import start_job
+from bot.exts.video._flow import start_job
 
 if TYPE_CHECKING:
     from bot.app import WanBot
@@ -71,7 +71,3 @@ class VideoCog(commands.Cog):
             default_resolution=requests.default_resolution,
         )
         await start_job(self.bot, interaction, spec)
-
-
-async def setup(bot: WanBot) -> None:
-    await bot.add_cog(VideoCog(bot))

@@ -2,7 +2,7 @@
 
 Everything is sent with the bot token into the job's channel, never through the member's
 interaction token (it dies after 15 minutes, and renders take minutes). In review mode the
-finished video goes to the server's review channel instead (see ``bot.ui.review``); to the
+finished video goes to the server's review channel instead (see ``bot.exts.review._views``); to the
 runner that is a delivery like any other, and the job is settled when it is posted there.
 """
 
@@ -21,6 +21,9 @@ import discord
 from bot.config import ResultStyle
 from bot.domain.models import Job, JobState
 from bot.domain.periods import period_key
+from bot.exts.review._views import review_marker, review_shown
+from bot.exts.video._progress import update_progress
+from bot.exts.video._result import result_shown
 from bot.services.events import Delivered, DeliveryError
 from bot.services.fetch import FetchFailed, ResultTooLarge
 from bot.services.notices import Notice
@@ -35,9 +38,6 @@ from bot.ui.channels import (
     owner_only,
     post_channel,
 )
-from bot.ui.progress import update_progress
-from bot.ui.result import result_shown
-from bot.ui.review import review_marker, review_shown
 
 if TYPE_CHECKING:
     from bot.app import WanBot

@@ -7,19 +7,20 @@ import logging
 import weakref
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar
 
 import discord
 
 from bot.domain import discord_limits as limits
 from bot.domain.models import VideoSpec
 from bot.errors import UserFacingError
+from bot.exts.video._progress import progress_text
 from bot.services.credits import MemberContext
 from bot.services.jobs import Accepted, JobRequest
 from bot.ui import render
 from bot.ui.channels import cannot_post_reason
+from bot.ui.context import bot_of
 from bot.ui.errors import report_error
-from bot.ui.progress import progress_text
 
 if TYPE_CHECKING:
     from bot.app import WanBot
@@ -55,7 +56,7 @@ async def check_bot_can_post(interaction: discord.Interaction) -> None:
     Async: in a private thread it asks Discord whether the bot is a member (one short request)."""
     if interaction.guild is None:
         raise UserFacingError("Videos can only be made in a server channel, not in direct messages.")
-    bot = cast("WanBot", interaction.client)
+    bot = bot_of(interaction)
     reason = await cannot_post_reason(bot, interaction.channel, interaction.app_permissions)
     if reason is not None:
         raise UserFacingError(f"I can't post videos in this channel: {reason} Nothing was charged.")

@@ -5,10 +5,10 @@ and the four buttons. ``bot.ui.card`` lays it out."""
 from __future__ import annotations
 
 from bot.domain.models import Job
+from bot.exts.video._buttons import result_buttons
+from bot.exts.video._sources import with_source
 from bot.ui import render
-from bot.ui.buttons import result_buttons
 from bot.ui.card import Shown
-from bot.ui.sources import with_source
 
 
 def result_shown(
