@@ -24,8 +24,8 @@ from bot.exts.video._flow import send_ephemeral
 from bot.services.lookup import MAX_CHOICES, JobLookup
 from bot.ui import modrender
 from bot.ui.context import bot_of
-from bot.ui.errors import report_error
 from bot.ui.permissions import is_moderator, require_moderator
+from bot.ui.reason import REASON_MAX, ReasonModal
 
 if TYPE_CHECKING:
     from bot.app import WanBot
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _REASON = "Why (kept in the moderation log)"
-_REASON_MAX = 500
 _MOD_PERMISSIONS = discord.Permissions(manage_messages=True)
 _CHOICE_NAME_MAX = 100  # Discord's cap on an autocomplete choice's name
 
@@ -49,41 +48,27 @@ def _reason(text: str | None) -> str | None:
     if text is None:
         return None
     text = " ".join(text.split())
-    if len(text) > _REASON_MAX:
-        raise InvalidRequest(f"The reason can be at most {_REASON_MAX} characters. Shorten it.")
+    if len(text) > REASON_MAX:
+        raise InvalidRequest(f"The reason can be at most {REASON_MAX} characters. Shorten it.")
     return text or None
 
 
-class RemoveModal(discord.ui.Modal, title="Remove this video"):
+def remove_form(job_id: int, channel_id: int, message_id: int) -> ReasonModal:
     """Asks for an optional reason, then deletes the result and records the removal."""
 
-    def __init__(self, job_id: int, channel_id: int, message_id: int) -> None:
-        super().__init__(timeout=900)
-        self.job_id, self.channel_id, self.message_id = job_id, channel_id, message_id
-        self.reason: discord.ui.TextInput[RemoveModal] = discord.ui.TextInput(
-            label=_REASON + "; optional",
-            style=discord.TextStyle.paragraph,
-            required=False,
-            max_length=_REASON_MAX,
+    async def remove(interaction: discord.Interaction, text: str) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)  # deleting takes a round trip
+        await remove_result(
+            bot_of(interaction),
+            interaction,
+            job_id,
+            channel_id=channel_id,
+            message_id=message_id,
+            reason=_reason(text),
         )
-        self.add_item(self.reason)
+        await send_ephemeral(interaction, f"Removed the video of job #{job_id}.")
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        try:
-            require_moderator(interaction)
-            bot = bot_of(interaction)
-            await interaction.response.defer(ephemeral=True, thinking=True)  # deleting takes a round trip
-            await remove_result(
-                bot,
-                interaction,
-                self.job_id,
-                channel_id=self.channel_id,
-                message_id=self.message_id,
-                reason=_reason(self.reason.value),
-            )
-            await send_ephemeral(interaction, f"Removed the video of job #{self.job_id}.")
-        except Exception as error:
-            await report_error(interaction, error)
+    return ReasonModal(title="Remove this video", label=_REASON + "; optional", on_reason=remove)
 
 
 class ModerationCog(commands.Cog):
@@ -278,4 +263,4 @@ class ModerationCog(commands.Cog):
         job_id = result_job_id(self.bot, message)
         if job_id is None:
             raise InvalidRequest("That message is not a video posted by this bot. Use “Remove video” on a result.")
-        await interaction.response.send_modal(RemoveModal(job_id, message.channel.id, message.id))
+        await interaction.response.send_modal(remove_form(job_id, message.channel.id, message.id))

@@ -11,10 +11,8 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 import discord
 
-from bot.ui import modrender
-from bot.ui.context import bot_of
-from bot.ui.errors import report_error
-from bot.ui.permissions import require_moderator
+from bot.ui import custom_ids, modrender
+from bot.ui.items import CheckedButton
 
 if TYPE_CHECKING:
     from bot.app import WanBot
@@ -53,12 +51,12 @@ def _pager(kind: ListKind, member_id: int, page: int, pages: int) -> discord.ui.
     return view
 
 
-class PageButton(
-    discord.ui.DynamicItem[Button], template=r"wan:page:(?P<kind>log|hist):(?P<member>[0-9]+):(?P<page>[0-9]+)"
-):
+class PageButton(CheckedButton, template=custom_ids.PAGE_TEMPLATE):
+    moderators_only = True
+
     def __init__(self, kind: ListKind, member_id: int, page: int, label: str = "") -> None:
         super().__init__(
-            discord.ui.Button(label=label or f"Page {page}", custom_id=f"wan:page:{kind}:{member_id}:{page}")
+            discord.ui.Button(label=label or f"Page {page}", custom_id=custom_ids.page(kind, member_id, page))
         )
         self.kind: ListKind = kind
         self.member_id = member_id
@@ -71,18 +69,13 @@ class PageButton(
         kind = cast(ListKind, match["kind"])
         return cls(kind, int(match["member"]), int(match["page"]))
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            require_moderator(interaction)
-            assert interaction.guild_id is not None
-            bot = bot_of(interaction)
-            if self.kind == "log":
-                embed, view = await log_message(bot, interaction.guild_id, self.page, self.member_id or None)
-            else:
-                embed, view = await history_message(bot, interaction.guild_id, self.member_id, self.page)
-            await interaction.response.edit_message(embed=embed, view=view)
-        except Exception as error:
-            await report_error(interaction, error)
+    async def run(self, interaction: discord.Interaction, bot: WanBot) -> None:
+        assert interaction.guild_id is not None
+        if self.kind == "log":
+            embed, view = await log_message(bot, interaction.guild_id, self.page, self.member_id or None)
+        else:
+            embed, view = await history_message(bot, interaction.guild_id, self.member_id, self.page)
+        await interaction.response.edit_message(embed=embed, view=view)
 
 
 PAGE_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (PageButton,)

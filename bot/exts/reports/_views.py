@@ -19,11 +19,10 @@ from bot.errors import Conflict
 from bot.exts.video._flow import send_ephemeral
 from bot.services.events import DeliveryError
 from bot.services.reports import RemovalOutcome
-from bot.ui import card, modrender
-from bot.ui.channels import custom_ids, delete_message, post_channel
-from bot.ui.context import bot_of
-from bot.ui.errors import report_error
-from bot.ui.permissions import require_moderator
+from bot.ui import card, custom_ids, modrender
+from bot.ui.channels import custom_ids as custom_ids_on
+from bot.ui.channels import delete_message, post_channel
+from bot.ui.items import CheckedButton
 
 if TYPE_CHECKING:
     from bot.app import WanBot
@@ -32,18 +31,15 @@ log = logging.getLogger(__name__)
 
 Button = discord.ui.Button[discord.ui.View]
 
-# The result message's own buttons name its job; any of them identifies a result message.
-_RESULT_ID = re.compile(r"^wan:(?:reroll|remix|report|delete):([0-9]+)$")
-
 
 def result_job_id(bot: WanBot, message: discord.Message) -> int | None:
     """The job a result message shows, or None if it is not one of the bot's results."""
     if bot.user is None or message.author.id != bot.user.id:
         return None
-    for custom_id in custom_ids(message):
-        match = _RESULT_ID.match(custom_id)
-        if match:
-            return int(match.group(1))
+    for custom_id in custom_ids_on(message):
+        job_id = custom_ids.result_job_id(custom_id)
+        if job_id is not None:
+            return job_id
     return None
 
 
@@ -146,16 +142,19 @@ async def remove_result(
     return outcome
 
 
-class _ReportButton(discord.ui.DynamicItem[Button], template=r"wan:report-_base:(?P<report_id>[0-9]+)"):
+class _ReportButton(CheckedButton, template=custom_ids.report_template("_base")):
     """Buttons on a moderators' notice, acting on one report. Never registered itself."""
 
     action: str = ""
     label: str = ""
     style = discord.ButtonStyle.secondary
+    moderators_only = True
 
     def __init__(self, report_id: int) -> None:
         super().__init__(
-            discord.ui.Button(label=self.label, style=self.style, custom_id=f"wan:report-{self.action}:{report_id}")
+            discord.ui.Button(
+                label=self.label, style=self.style, custom_id=custom_ids.report_action(self.action, report_id)
+            )
         )
         self.report_id = report_id
 
@@ -165,22 +164,12 @@ class _ReportButton(discord.ui.DynamicItem[Button], template=r"wan:report-_base:
     ) -> _ReportButton:
         return cls(int(match["report_id"]))
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            require_moderator(interaction)
-            await self.run(interaction, bot_of(interaction))
-        except Exception as error:
-            await report_error(interaction, error)
-
-    async def run(self, interaction: discord.Interaction, bot: WanBot) -> None:
-        raise NotImplementedError
-
     async def report(self, interaction: discord.Interaction, bot: WanBot) -> Report:
         assert interaction.guild_id is not None
         return await bot.services.reports.get(interaction.guild_id, self.report_id)
 
 
-class RemoveReportedButton(_ReportButton, template=r"wan:report-remove:(?P<report_id>[0-9]+)"):
+class RemoveReportedButton(_ReportButton, template=custom_ids.report_template("remove")):
     action, label = "remove", "Remove video"
     style = discord.ButtonStyle.danger
 
@@ -199,7 +188,7 @@ class RemoveReportedButton(_ReportButton, template=r"wan:report-remove:(?P<repor
         await interaction.followup.send(f"Removed the video of job #{report.job_id}.", ephemeral=True)
 
 
-class DismissReportButton(_ReportButton, template=r"wan:report-dismiss:(?P<report_id>[0-9]+)"):
+class DismissReportButton(_ReportButton, template=custom_ids.report_template("dismiss")):
     action, label = "dismiss", "Dismiss"
 
     async def run(self, interaction: discord.Interaction, bot: WanBot) -> None:

@@ -30,27 +30,24 @@ import discord
 from bot.domain.models import Job
 from bot.domain.moderation import Review, ReviewState
 from bot.errors import Conflict, NotFound, UserFacingError
-from bot.exts.video._buttons import _JobButton
 from bot.exts.video._progress import update_progress
 from bot.exts.video._result import result_shown
 from bot.services.events import DeliveryError
-from bot.ui import card, modrender
+from bot.ui import card, custom_ids, modrender
 from bot.ui.channels import find_posted, has_component, owner_only, post_channel
 from bot.ui.context import bot_of
-from bot.ui.errors import report_error
-from bot.ui.permissions import require_moderator
+from bot.ui.items import JobButton
+from bot.ui.reason import ReasonModal
 
 if TYPE_CHECKING:
     from bot.app import WanBot
 
 log = logging.getLogger(__name__)
 
-_REASON_MAX = 500
-
 
 def review_marker(job_id: int) -> str:
     """The custom_id that identifies a job's review message (searched for after a restart)."""
-    return f"wan:approve:{job_id}"
+    return custom_ids.review_message(job_id)
 
 
 class _KeyedLocks:
@@ -85,7 +82,7 @@ async def publish(bot: WanBot, job: Job, review: Review, review_message: discord
     try:
         channel = await post_channel(bot, job.channel_id)
         since = (review.decided_at or bot.clock()) - timedelta(minutes=1)
-        existing = await find_posted(bot, channel, has_component(f"wan:reroll:{job.id}"), since)
+        existing = await find_posted(bot, channel, has_component(custom_ids.posted_result(job.id)), since)
         if existing is not None:
             await bot.services.reviews.mark_published(job.id, existing)
             return existing
@@ -139,12 +136,12 @@ async def _edit_review_message(message: discord.Message | None, job: Job, conten
         log.warning("could not update review message %d", message.id)
 
 
-class ApproveButton(_JobButton, template=r"wan:approve:(?P<job_id>[0-9]+)"):
+class ApproveButton(JobButton, template=custom_ids.job_template("approve")):
     action, label, emoji = "approve", "Approve", "✅"
     style = discord.ButtonStyle.success
+    moderators_only = True
 
     async def run(self, interaction: discord.Interaction, bot: WanBot) -> None:
-        require_moderator(interaction)
         assert interaction.guild_id is not None
         await interaction.response.defer(ephemeral=True, thinking=True)
         async with _publishing.hold(self.job_id):
@@ -166,50 +163,36 @@ class ApproveButton(_JobButton, template=r"wan:approve:(?P<job_id>[0-9]+)"):
         )
 
 
-class RejectModal(discord.ui.Modal, title="Reject this video"):
-    def __init__(self, job_id: int, review_message: discord.Message | None) -> None:
-        super().__init__(timeout=900)
-        self.job_id = job_id
-        self.review_message = review_message
-        self.reason: discord.ui.TextInput[RejectModal] = discord.ui.TextInput(
-            label="Reason (the member sees it; optional)",
-            style=discord.TextStyle.paragraph,
-            required=False,
-            max_length=_REASON_MAX,
-        )
-        self.add_item(self.reason)
+def reject_form(job_id: int, review_message: discord.Message | None) -> ReasonModal:
+    """Asks for an optional reason the member sees, then rejects the job and tells them."""
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        try:
-            await self._submit(interaction, bot_of(interaction))
-        except Exception as error:
-            await report_error(interaction, error)
-
-    async def _submit(self, interaction: discord.Interaction, bot: WanBot) -> None:
-        require_moderator(interaction)
+    async def reject(interaction: discord.Interaction, text: str) -> None:
+        bot = bot_of(interaction)
         assert interaction.guild_id is not None
         await interaction.response.defer(ephemeral=True, thinking=True)
-        reason = self.reason.value.strip() or None
+        reason = text.strip() or None
         decision = await bot.services.reviews.reject(
-            interaction.guild_id, self.job_id, actor_id=interaction.user.id, reason=reason
+            interaction.guild_id, job_id, actor_id=interaction.user.id, reason=reason
         )
         review = decision.review
         if not decision.won:
-            raise Conflict(modrender.already_decided(self.job_id, review.state, review.decided_by))
+            raise Conflict(modrender.already_decided(job_id, review.state, review.decided_by))
         job = decision.job
-        told = await finish_rejection(bot, job, review, self.review_message, decision.returned)
+        told = await finish_rejection(bot, job, review, review_message, decision.returned)
         money = f" {decision.returned} credits were refunded." if decision.returned else " The credits stay spent."
         await interaction.followup.send(
             f"Rejected job #{job.id}; <@{job.member_id}> was told {told}.{money}", ephemeral=True
         )
 
+    return ReasonModal(title="Reject this video", label="Reason (the member sees it; optional)", on_reason=reject)
 
-class RejectButton(_JobButton, template=r"wan:reject:(?P<job_id>[0-9]+)"):
+
+class RejectButton(JobButton, template=custom_ids.job_template("reject")):
     action, label, emoji = "reject", "Reject", "✖️"
     style = discord.ButtonStyle.danger
+    moderators_only = True
 
     async def run(self, interaction: discord.Interaction, bot: WanBot) -> None:
-        require_moderator(interaction)
         review = await bot.services.reviews.get(self.job_id)
         if review is None or review.guild_id != interaction.guild_id:
             raise NotFound(f"There is no video waiting for review as job #{self.job_id} in this server.")
@@ -232,7 +215,7 @@ class RejectButton(_JobButton, template=r"wan:reject:(?P<job_id>[0-9]+)"):
                     interaction.message, job, modrender.rejected_text(job, review.decided_by, review.reason, returned)
                 )
             raise Conflict(modrender.already_decided(self.job_id, review.state, review.decided_by))
-        await interaction.response.send_modal(RejectModal(self.job_id, interaction.message))
+        await interaction.response.send_modal(reject_form(self.job_id, interaction.message))
 
 
 async def finish_rejection(
@@ -267,7 +250,7 @@ async def finish_interrupted_rejections(bot: WanBot) -> None:
             try:
                 channel = await post_channel(bot, review.channel_id)
                 since = review.created_at - timedelta(minutes=1)
-                found = await find_posted(bot, channel, has_component(f"wan:reject:{job.id}"), since)
+                found = await find_posted(bot, channel, has_component(custom_ids.undecided_review(job.id)), since)
                 # The whole message: the decided card keeps its video, which a partial message does not carry.
                 message = await channel.fetch_message(found) if found is not None else None
             except (DeliveryError, discord.HTTPException):

@@ -1,10 +1,9 @@
-"""Persistent buttons. The job id lives in the custom_id (``wan:<action>:<job_id>``), so a
+"""The result's persistent buttons. The job id lives in the custom_id (``bot.ui.custom_ids``), so a
 button on a message posted weeks ago still works after any number of restarts."""
 
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -15,8 +14,10 @@ from bot.domain.validation import validate_prompt
 from bot.errors import NotPermitted
 from bot.exts.reports._views import remove_result, report_result
 from bot.exts.video._flow import send_ephemeral, start_job
+from bot.ui import custom_ids
 from bot.ui.context import bot_of
 from bot.ui.errors import report_error
+from bot.ui.items import JobButton
 from bot.ui.permissions import is_moderator
 
 if TYPE_CHECKING:
@@ -33,43 +34,7 @@ Button = discord.ui.Button[discord.ui.View]
 __all__ = ["DYNAMIC_ITEMS", "result_buttons", "result_view"]
 
 
-class _JobButton(discord.ui.DynamicItem[Button], template=r"wan:_base:(?P<job_id>[0-9]+)"):
-    """Shared parsing and error handling for buttons that act on one job. Never registered itself."""
-
-    action: str = ""
-    label: str = ""
-    emoji: str = ""
-    style = discord.ButtonStyle.secondary
-
-    def __init__(self, job_id: int) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=self.label, emoji=self.emoji, style=self.style, custom_id=f"wan:{self.action}:{job_id}"
-            )
-        )
-        self.job_id = job_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> _JobButton:
-        return cls(int(match["job_id"]))
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            await self.run(interaction, bot_of(interaction))
-        except Exception as error:
-            await report_error(interaction, error)
-
-    async def run(self, interaction: discord.Interaction, bot: WanBot) -> None:
-        raise NotImplementedError
-
-    async def job(self, interaction: discord.Interaction, bot: WanBot) -> Job:
-        assert interaction.guild_id is not None
-        return await bot.services.jobs.get_in_guild(interaction.guild_id, self.job_id)
-
-
-class RerollButton(_JobButton, template=r"wan:reroll:(?P<job_id>[0-9]+)"):
+class RerollButton(JobButton, template=custom_ids.job_template("reroll")):
     action, label, emoji = "reroll", "Reroll", "🎲"
 
     async def run(self, interaction: discord.Interaction, bot: WanBot) -> None:
@@ -100,7 +65,7 @@ class RemixModal(discord.ui.Modal, title="Remix this video"):
             await report_error(interaction, error)
 
 
-class RemixButton(_JobButton, template=r"wan:remix:(?P<job_id>[0-9]+)"):
+class RemixButton(JobButton, template=custom_ids.job_template("remix")):
     action, label, emoji = "remix", "Remix", "✏️"
 
     async def run(self, interaction: discord.Interaction, bot: WanBot) -> None:
@@ -108,14 +73,17 @@ class RemixButton(_JobButton, template=r"wan:remix:(?P<job_id>[0-9]+)"):
         await interaction.response.send_modal(RemixModal(job))
 
 
-class DeleteButton(_JobButton, template=r"wan:delete:(?P<job_id>[0-9]+)"):
+class DeleteButton(JobButton, template=custom_ids.job_template("delete")):
     action, label, emoji = "delete", "Delete", "🗑️"
     style = discord.ButtonStyle.danger
 
-    async def run(self, interaction: discord.Interaction, bot: WanBot) -> None:
-        job = await self.job(interaction, bot)
+    async def may_press(self, interaction: discord.Interaction, bot: WanBot) -> None:
+        self.checked_job = job = await self.job(interaction, bot)
         if interaction.user.id != job.member_id and not is_moderator(interaction):
             raise NotPermitted("Only the member who made this video or a moderator can delete it.")
+
+    async def run(self, interaction: discord.Interaction, bot: WanBot) -> None:
+        job = self.checked_job
         message = interaction.message
         assert message is not None
         await interaction.response.defer(ephemeral=True, thinking=True)  # deleting takes a round trip
@@ -124,14 +92,14 @@ class DeleteButton(_JobButton, template=r"wan:delete:(?P<job_id>[0-9]+)"):
         await send_ephemeral(interaction, f"Deleted the video of job #{job.id}.")
 
 
-class ReportButton(_JobButton, template=r"wan:report:(?P<job_id>[0-9]+)"):
+class ReportButton(JobButton, template=custom_ids.job_template("report")):
     action, label, emoji = "report", "Report", "🚩"
 
     async def run(self, interaction: discord.Interaction, bot: WanBot) -> None:
         await report_result(interaction, bot, self.job_id)
 
 
-class CancelButton(_JobButton, template=r"wan:cancel:(?P<job_id>[0-9]+)"):
+class CancelButton(JobButton, template=custom_ids.job_template("cancel")):
     action, label, emoji = "cancel", "Cancel", "🚫"
 
     def __init__(self, job_id: int) -> None:

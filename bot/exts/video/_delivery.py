@@ -27,7 +27,7 @@ from bot.exts.video._result import result_shown
 from bot.services.events import Delivered, DeliveryError
 from bot.services.fetch import FetchFailed, ResultTooLarge
 from bot.services.notices import Notice
-from bot.ui import card, modrender, render
+from bot.ui import card, custom_ids, modrender, render
 from bot.ui.channels import (
     PostChannel,
     as_delivery_error,
@@ -215,7 +215,7 @@ class DiscordJobEvents:
         if review is not None:
             channel, marker = await self._review_channel(job, review.channel_id), review_marker(job.id)
         else:
-            channel, marker = await self._channel(job), f"wan:reroll:{job.id}"
+            channel, marker = await self._channel(job), custom_ids.posted_result(job.id)
         found = await find_posted(self.bot, channel, has_component(marker), since)
         if found is not None:
             log.info(
