@@ -72,7 +72,7 @@ class WanBot(commands.Bot):
             await self.load_extension(extension)
         if self.commands_only:
             return
-        if self.services.provider.info.is_sandbox:
+        if self.services.provider_info.is_sandbox:
             log.warning("running on the sandbox provider: renders are fake and cost nothing")
         for guild_id in self.config.discord.dev_guild_ids:
             guild = discord.Object(guild_id)

@@ -23,7 +23,7 @@ from bot.ops.instrumented import InstrumentedEvents, InstrumentedProvider
 from bot.ops.metrics import BotMetrics
 from bot.ops.web import OpsServer
 from bot.providers.factory import build_provider
-from bot.services.container import Services, build_services
+from bot.services.container import Services, Storage, build_services, open_storage
 from bot.storage.db import Database
 from bot.ui.alerts import DiscordNoticeSink
 from bot.ui.errors import install_error_handler
@@ -48,9 +48,11 @@ async def assemble(bot: WanBot) -> None:
     provider = InstrumentedProvider(
         build_provider(config.provider, bot.http_session, bot.clock, log_bodies=bot.log_bodies), bot.metrics
     )
+    storage = open_storage(bot.db)
     bot.services = build_services(
         config=config,
         db=bot.db,
+        storage=storage,
         session=bot.http_session,
         provider=provider,
         clock=bot.clock,
@@ -58,10 +60,10 @@ async def assemble(bot: WanBot) -> None:
         callback_url_for=lambda job: _callback_url(bot, job),
         notice_sink=DiscordNoticeSink(bot),
     )
-    bot.metrics.bind(jobs=bot.services.job_repo, ledger=bot.services.ledger, runner_stats=bot.services.runner.stats)
+    bot.metrics.bind(jobs=storage.jobs, ledger=storage.ledger, runner_stats=bot.services.runner.stats)
     install_error_handler(bot.tree)
     # Before the loop starts, so the first job submitted already carries its callback URL.
-    ops = build_ops(bot.config, bot.services, bot.metrics, bot.clock, bot.discord_connected, started_at)
+    ops = build_ops(config, storage, bot.services, bot.metrics, bot.clock, bot.discord_connected, started_at)
     if ops is not None and await _start(ops, config):
         bot.ops_server, bot.callbacks = ops.server, ops.callbacks
 
@@ -79,6 +81,7 @@ class Ops:
 
 def build_ops(
     config: Config,
+    storage: Storage,
     services: Services,
     metrics: BotMetrics,
     clock: Clock,
@@ -90,14 +93,14 @@ def build_ops(
         return None
     callbacks = CallbackService(
         config.callbacks,
-        provider_name=services.provider.info.name,
-        jobs=services.job_repo,
+        provider_name=services.provider_info.name,
+        jobs=storage.jobs,
         runner=services.runner,
         metrics=metrics,
         min_interval_seconds=config.provider.poll_interval_seconds,
     )
     health = HealthChecker(
-        db=services.db,
+        db=storage.db,
         runner_stats=services.runner.stats,
         discord_connected=discord_connected,
         clock=clock,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -89,6 +90,9 @@ class JobService:
         prices: PriceTable,
         provider_name: str,
         clock: Clock,
+        request_checks: Sequence[RequestCheck] = (),
+        hold_guards: Sequence[HoldGuard] = (),
+        refusal_listeners: Sequence[RefusalListener] = (),
     ) -> None:
         self.db = db
         self.jobs = jobs
@@ -96,9 +100,11 @@ class JobService:
         self.prices = prices
         self.provider_name = provider_name
         self.clock = clock
-        self.request_checks: list[RequestCheck] = []
-        self.hold_guards: list[HoldGuard] = []
-        self.refusal_listeners: list[RefusalListener] = []
+        # Given by the builder, in order: refusals that need no transaction first, cheapest and most
+        # final first; then the ones decided with the hold; then who hears a refusal.
+        self.request_checks: list[RequestCheck] = list(request_checks)
+        self.hold_guards: list[HoldGuard] = list(hold_guards)
+        self.refusal_listeners: list[RefusalListener] = list(refusal_listeners)
 
     def price(self, spec: VideoSpec) -> int:
         return self.prices.price(spec.resolution, spec.duration)

@@ -183,3 +183,7 @@ class ReviewService:
         async with self.db.transaction() as tx:
             if await self.reviews.set_published_in(tx, job_id, message_id):
                 await self.jobs.update_in(tx, job_id, result_message_id=message_id)
+
+    async def pending_count(self, guild_id: int) -> int:
+        """How many videos of this server wait for a moderator."""
+        return await self.reviews.pending_count(guild_id)

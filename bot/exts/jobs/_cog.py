@@ -13,7 +13,6 @@ from bot.domain import discord_limits as limits
 from bot.domain.models import Job, JobState
 from bot.exts.video._buttons import CancelButton
 from bot.exts.video._flow import send_ephemeral
-from bot.services.lookup import JobLookup
 from bot.ui import render
 
 if TYPE_CHECKING:
@@ -51,7 +50,7 @@ class JobsCog(commands.Cog):
     async def _own_cancellable(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
         if interaction.guild_id is None:
             return []
-        jobs = await JobLookup(self.bot.services.db).cancellable(interaction.guild_id, interaction.user.id, current)
+        jobs = await self.bot.services.lookup.cancellable(interaction.guild_id, interaction.user.id, current)
         return [
             app_commands.Choice(
                 name=render.truncate(f"#{job.job_id} · {job.price} credits · {job.prompt}", 100), value=job.job_id

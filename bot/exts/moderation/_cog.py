@@ -21,7 +21,7 @@ from bot.errors import InvalidRequest
 from bot.exts.moderation._pages import history_message, log_message
 from bot.exts.reports._views import remove_result, result_job_id
 from bot.exts.video._flow import send_ephemeral
-from bot.services.lookup import MAX_CHOICES, JobLookup
+from bot.services.lookup import MAX_CHOICES
 from bot.ui import modrender
 from bot.ui.context import bot_of
 from bot.ui.permissions import is_moderator, require_moderator
@@ -109,7 +109,7 @@ class ModerationCog(commands.Cog):
     async def _refundable_jobs(self, interaction: discord.Interaction, current: str) -> Choices:
         if interaction.guild_id is None or not is_moderator(interaction):
             return []
-        jobs = await JobLookup(self.bot.services.db).refundable(interaction.guild_id, current)
+        jobs = await self.bot.services.lookup.refundable(interaction.guild_id, current)
         return [
             app_commands.Choice(
                 name=_choice_name(f"#{job.job_id} · {job.price} credits · {job.prompt}"), value=job.job_id
@@ -121,7 +121,7 @@ class ModerationCog(commands.Cog):
         member = getattr(interaction.namespace, "member", None)
         if interaction.guild_id is None or member is None or not is_moderator(interaction):
             return []
-        ids = await JobLookup(self.bot.services.db).member_job_ids(interaction.guild_id, member.id, 10 * MAX_CHOICES)
+        ids = await self.bot.services.lookup.member_job_ids(interaction.guild_id, member.id, 10 * MAX_CHOICES)
         pages = [ids[start : start + 10] for start in range(0, len(ids), 10)]
         return [
             app_commands.Choice(name=f"Page {number}: jobs #{page[0]} to #{page[-1]}", value=number)

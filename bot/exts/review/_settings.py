@@ -94,5 +94,5 @@ class ReviewSettings(app_commands.Group):
         assert interaction.guild_id is not None
         bot = bot_of(interaction)
         settings = await bot.services.moderation.settings(interaction.guild_id)
-        pending = await bot.services.reviews.reviews.pending_count(interaction.guild_id)
+        pending = await bot.services.reviews.pending_count(interaction.guild_id)
         await interaction.response.send_message(embed=modrender.settings_embed(settings, pending), ephemeral=True)
