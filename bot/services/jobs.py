@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from bot.config import PriceTable
 from bot.domain.clock import Clock
 from bot.domain.models import Balance, Job, JobState, VideoSpec
+from bot.domain.pricing import PriceList, needs_confirmation, price_of
 from bot.errors import Conflict, InsufficientCredits, NotFound, NotPermitted, UserFacingError
 from bot.services.credits import CreditService, MemberContext
 from bot.storage.db import Database, Tx, member_lock
@@ -87,17 +87,19 @@ class JobService:
         db: Database,
         jobs: JobRepository,
         credits: CreditService,
-        prices: PriceTable,
+        prices: PriceList,
         provider_name: str,
         clock: Clock,
         request_checks: Sequence[RequestCheck] = (),
         hold_guards: Sequence[HoldGuard] = (),
         refusal_listeners: Sequence[RefusalListener] = (),
+        confirm_above: int | None = None,
     ) -> None:
         self.db = db
         self.jobs = jobs
         self.credits = credits
         self.prices = prices
+        self.confirm_above = confirm_above  # None: never ask
         self.provider_name = provider_name
         self.clock = clock
         # Given by the builder, in order: refusals that need no transaction first, cheapest and most
@@ -107,7 +109,11 @@ class JobService:
         self.refusal_listeners: list[RefusalListener] = list(refusal_listeners)
 
     def price(self, spec: VideoSpec) -> int:
-        return self.prices.price(spec.resolution, spec.duration)
+        return price_of(self.prices, spec)
+
+    def needs_confirmation(self, spec: VideoSpec) -> bool:
+        """Whether this job is only quoted until the member presses Confirm (priced above the threshold)."""
+        return needs_confirmation(self.price(spec), self.confirm_above)
 
     async def run_checks(self, request: JobRequest) -> None:
         for check in self.request_checks:

@@ -39,10 +39,6 @@ def job_line(job: Job) -> str:
     )
 
 
-def cancellable(job: Job) -> bool:
-    return job.cancellable
-
-
 class JobsCog(commands.Cog):
     def __init__(self, bot: WanBot) -> None:
         self.bot = bot
@@ -75,7 +71,7 @@ class JobsCog(commands.Cog):
         view = discord.ui.View(timeout=None)
         # A message holds at most 25 buttons; 10 jobs shown keeps well under it.
         for job in jobs:
-            if cancellable(job):
+            if job.cancellable:  # a domain rule: queued and certainly not at the provider
                 view.add_item(CancelButton(job.id))
         embed = discord.Embed(
             title="Your jobs",

@@ -183,14 +183,14 @@ async def start_job(
 ) -> Accepted | None:
     """Check, hold and queue a job, answer the member privately, and open the public progress message.
 
-    A job priced above ``credits.confirm_above`` is only quoted here: the member gets a private
+    A job that needs confirmation (``JobService.needs_confirmation``) is only quoted here: the member gets a private
     Confirm/Cancel prompt with the price and the balance after it, and nothing is held until they
     press Confirm (then every check runs again, atomically with the hold). Returns None then.
     """
     await within_deadline(interaction, check_bot_can_post(interaction))
     request = job_request(interaction, spec, parent_job_id)
     jobs = bot.services.jobs
-    if jobs.price(spec) > bot.config.credits.confirm_above:
+    if jobs.needs_confirmation(spec):
         quote = await within_deadline(interaction, jobs.quote(request))
         view = ConfirmView(bot, spec, parent_job_id=parent_job_id, owner_id=interaction.user.id, source=source)
         await send_ephemeral(interaction, render.confirm_text(spec, quote), view=view)
