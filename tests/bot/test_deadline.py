@@ -11,7 +11,7 @@ from typing import Any
 import discord
 import pytest
 
-from bot.exts.video import _flow as flow
+from bot.ui import answers as flow
 
 
 class Response:

@@ -21,12 +21,12 @@ from bot.domain import markdown
 from bot.errors import InvalidRequest
 from bot.exts.review._settings import ReviewSettings
 from bot.exts.store._views import purchases_text
-from bot.exts.video._flow import member_context
 from bot.services.admin import MAX_ALLOWANCE, MAX_BUDGET, ServerOverview
 from bot.services.budget import BudgetStatus, period_phrase
 from bot.services.credits import MAX_GRANT
 from bot.services.stats import Stats
 from bot.ui import render
+from bot.ui.answers import member_context
 from bot.ui.permissions import require_admin
 
 if TYPE_CHECKING:

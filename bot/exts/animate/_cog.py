@@ -17,7 +17,8 @@ from discord.ext import commands
 from bot.domain.models import Duration, Mode
 from bot.domain.validation import MAX_PROMPT_CHARS, Media, build_spec
 from bot.errors import UserFacingError
-from bot.exts.video._flow import check_bot_can_post, send_ephemeral, start_job
+from bot.exts.video._flow import start_job
+from bot.ui.answers import check_bot_can_post, send_ephemeral
 from bot.ui.errors import report_error
 
 if TYPE_CHECKING:

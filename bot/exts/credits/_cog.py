@@ -16,9 +16,9 @@ from bot.domain import discord_limits as limits
 from bot.domain.models import LedgerEntry, LedgerKind
 from bot.errors import NotPermitted
 from bot.exts.store._views import buy_view
-from bot.exts.video._flow import member_context
 from bot.services.credits import CreditOverview
 from bot.ui import render
+from bot.ui.answers import member_context
 from bot.ui.permissions import is_moderator
 
 if TYPE_CHECKING:

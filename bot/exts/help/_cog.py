@@ -9,9 +9,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.domain.models import Duration, Resolution
-from bot.exts.video._flow import member_context
 from bot.services.credits import CreditOverview
 from bot.ui import render
+from bot.ui.answers import member_context
 from bot.ui.permissions import is_manager, is_moderator
 
 if TYPE_CHECKING:

@@ -12,8 +12,8 @@ from discord.ext import commands
 from bot.domain import discord_limits as limits
 from bot.domain.models import Job, JobState
 from bot.exts.video._buttons import CancelButton
-from bot.exts.video._flow import send_ephemeral
 from bot.ui import render
+from bot.ui.answers import send_ephemeral
 
 if TYPE_CHECKING:
     from bot.app import WanBot

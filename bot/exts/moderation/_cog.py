@@ -20,9 +20,9 @@ from bot.domain.moderation import RuleKind
 from bot.errors import InvalidRequest
 from bot.exts.moderation._pages import history_message, log_message
 from bot.exts.reports._views import remove_result, result_job_id
-from bot.exts.video._flow import send_ephemeral
 from bot.services.lookup import MAX_CHOICES
 from bot.ui import modrender
+from bot.ui.answers import send_ephemeral
 from bot.ui.context import bot_of
 from bot.ui.permissions import is_moderator, require_moderator
 from bot.ui.reason import REASON_MAX, ReasonModal

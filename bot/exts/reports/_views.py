@@ -16,10 +16,10 @@ import discord
 from bot.domain.models import Job
 from bot.domain.moderation import Report, ReportState
 from bot.errors import Conflict
-from bot.exts.video._flow import send_ephemeral
 from bot.services.events import DeliveryError
 from bot.services.reports import RemovalOutcome
 from bot.ui import card, custom_ids, modrender
+from bot.ui.answers import send_ephemeral
 from bot.ui.channels import custom_ids as custom_ids_on
 from bot.ui.channels import delete_message, post_channel
 from bot.ui.items import CheckedButton

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from bot.exts.video._flow import send_ephemeral
 from bot.ui import modrender
+from bot.ui.answers import send_ephemeral
 from bot.ui.channels import bot_permissions_in, cannot_post_reason
 from bot.ui.context import bot_of
 from bot.ui.permissions import require_admin

@@ -13,8 +13,9 @@ from bot.domain.models import Job
 from bot.domain.validation import validate_prompt
 from bot.errors import NotPermitted
 from bot.exts.reports._views import remove_result, report_result
-from bot.exts.video._flow import send_ephemeral, start_job
+from bot.exts.video._flow import start_job
 from bot.ui import custom_ids
+from bot.ui.answers import send_ephemeral
 from bot.ui.context import bot_of
 from bot.ui.errors import report_error
 from bot.ui.items import JobButton
