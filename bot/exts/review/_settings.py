@@ -1,6 +1,6 @@
 """/wan-admin review …: the admins' review-mode settings.
 
-Not an extension of its own: ``cogs.admin`` attaches this subgroup to the one ``/wan-admin``
+Not an extension of its own: ``bot.exts.admin`` attaches this subgroup to the one ``/wan-admin``
 group (default permission Manage Server, checked again server-side by ``require_admin``).
 """
 
