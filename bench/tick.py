@@ -75,7 +75,7 @@ class Parts:
 
     @property
     def job_repo(self) -> JobRepository:
-        return self.storage.jobs
+        return self.storage.job_repo
 
     @property
     def ledger(self) -> LedgerRepository:

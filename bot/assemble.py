@@ -60,7 +60,7 @@ async def assemble(bot: WanBot) -> None:
         callback_url_for=lambda job: _callback_url(bot, job),
         notice_sink=DiscordNoticeSink(bot),
     )
-    bot.metrics.bind(jobs=storage.jobs, ledger=storage.ledger, runner_stats=bot.services.runner.stats)
+    bot.metrics.bind(jobs=storage.job_repo, ledger=storage.ledger, runner_stats=bot.services.runner.stats)
     install_error_handler(bot.tree)
     # Before the loop starts, so the first job submitted already carries its callback URL.
     ops = build_ops(config, storage, bot.services, bot.metrics, bot.clock, bot.discord_connected, started_at)
@@ -94,7 +94,7 @@ def build_ops(
     callbacks = CallbackService(
         config.callbacks,
         provider_name=services.provider_info.name,
-        jobs=storage.jobs,
+        jobs=storage.job_repo,
         runner=services.runner,
         metrics=metrics,
         min_interval_seconds=config.provider.poll_interval_seconds,

@@ -57,7 +57,7 @@ class Storage:
 
     db: Database
     ledger: LedgerRepository
-    jobs: JobRepository
+    job_repo: JobRepository
     settings: SettingsRepository
     spend: SpendRepository
     audit: AuditRepository
@@ -70,7 +70,7 @@ def open_storage(db: Database) -> Storage:
     return Storage(
         db=db,
         ledger=LedgerRepository(db),
-        jobs=JobRepository(db),
+        job_repo=JobRepository(db),
         settings=SettingsRepository(db),
         spend=SpendRepository(db),
         audit=AuditRepository(db),
@@ -114,7 +114,7 @@ def build_services(
     storage: Storage | None = None,
 ) -> Services:
     store = storage or open_storage(db)
-    ledger, job_repo, settings, spend, audit = store.ledger, store.jobs, store.settings, store.spend, store.audit
+    ledger, job_repo, settings, spend, audit = store.ledger, store.job_repo, store.settings, store.spend, store.audit
     mod_repo, review_repo, report_repo = store.moderation, store.reviews, store.reports
     policy = GuildAllowancePolicy(settings, config.credits)
     credits = CreditService(db, ledger, policy, clock, audit=audit)

@@ -141,7 +141,7 @@ class JobService:
         # stays true until this transaction's hold is written, whichever process holds next.
         await tx.lock(member_lock(request.guild_id, request.member.member_id))
         allowance = await self.credits.refill_in(tx, request.guild_id, request.member, now)
-        balance = await self.credits.ledger.balance_in(tx, request.guild_id, request.member.member_id)
+        balance = await self.credits.balance_in(tx, request.guild_id, request.member.member_id)
         for guard in self.hold_guards:
             await guard.check_in(tx, request, price, now)
         if balance.available < price:
@@ -188,7 +188,7 @@ class JobService:
                 tx, guild_id=request.guild_id, member_id=member_id, job_id=job_id, amount=price, at=now
             )
             job = await self.jobs.get_in(tx, job_id)
-            after = await self.credits.ledger.balance_in(tx, request.guild_id, member_id)
+            after = await self.credits.balance_in(tx, request.guild_id, member_id)
         assert job is not None
         log.info(
             "job accepted job=%d guild=%d member=%d mode=%s price=%d",

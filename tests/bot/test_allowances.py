@@ -34,7 +34,7 @@ async def idle(world: Any, seconds: float) -> None:
     """Let virtual time pass with no job in flight: the bot is stopped cleanly, the days go by, and
     a new bot process starts over the same SQLite file. Thousands of empty loop ticks would only
     cost test time, and refills must not need the bot to be running anyway (they are lazy)."""
-    assert not await world.storage.jobs.due(world.env.now() + timedelta(days=365), 1)
+    assert not await world.storage.job_repo.due(world.env.now() + timedelta(days=365), 1)
     await world.bot.close()
     await world.env.advance_time(seconds)
     world.bot = create_bot(world.config)

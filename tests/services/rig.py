@@ -88,7 +88,7 @@ class Rig:
 
     async def jobs(self) -> list[Job]:
         rows = await self.db.fetchall("SELECT id FROM jobs ORDER BY id")
-        found = [await self.storage.jobs.get(row["id"]) for row in rows]
+        found = [await self.storage.job_repo.get(row["id"]) for row in rows]
         return [job for job in found if job is not None]
 
     async def money_problems(self) -> list[str]:

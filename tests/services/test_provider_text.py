@@ -16,11 +16,11 @@ async def test_a_failure_message_with_nul_still_releases_the_job(tmp_path: Path,
     async with open_rig(tmp_path, kind) as rig:
         job = await rig.accept(member_id=1)
         await rig.run(6)
-        submitted = await rig.storage.jobs.get(job.id)
+        submitted = await rig.storage.job_repo.get(job.id)
         assert submitted is not None and submitted.provider_task_id
         rig.server.fail(submitted.provider_task_id, "GPU\x00 lost")
         await rig.run(120)
-        ended = await rig.storage.jobs.get(job.id)
+        ended = await rig.storage.job_repo.get(job.id)
         assert ended is not None and settled(ended), ended
         assert ended.state.is_released
         assert rig.events.told[job.id] == 1
