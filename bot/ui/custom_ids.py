@@ -16,6 +16,10 @@ RESULT_ACTIONS = ("reroll", "remix", "report", "delete")
 _RESULT = re.compile(rf"^{_PREFIX}:(?:{'|'.join(RESULT_ACTIONS)}):([0-9]+)$")
 
 
+# The template of a base class that is never registered (discord.py requires one on every DynamicItem).
+UNREGISTERED_TEMPLATE = rf"{_PREFIX}:_unregistered"
+
+
 def job_action(action: str, job_id: int) -> str:
     return f"{_PREFIX}:{action}:{job_id}"
 
@@ -52,6 +56,15 @@ def review_message(job_id: int) -> str:
 def undecided_review(job_id: int) -> str:
     """Present only while a review message still has its buttons (Reject goes when it is decided)."""
     return job_action("reject", job_id)
+
+
+_JOB_ACTION = re.compile(rf"^{_PREFIX}:([a-z]+):([0-9]+)$")
+
+
+def parse_job_action(custom_id: str) -> tuple[str, int] | None:
+    """(action, job id) of a job button's custom_id, or None for any other custom_id."""
+    match = _JOB_ACTION.match(custom_id)
+    return (match.group(1), int(match.group(2))) if match else None
 
 
 def result_job_id(custom_id: str) -> int | None:

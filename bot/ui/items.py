@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 Button = discord.ui.Button[discord.ui.View]
 
 
-class CheckedButton(discord.ui.DynamicItem[Button], template=r"wan:_checked-base"):
+class CheckedButton(discord.ui.DynamicItem[Button], template=custom_ids.UNREGISTERED_TEMPLATE):
     """Refuses a press privately, before the callback runs, when ``may_press`` raises. Never registered."""
 
     moderators_only = False
