@@ -11,7 +11,6 @@ RUN /opt/wanbot/bin/pip install --no-cache-dir --disable-pip-version-check \
 # Then the bot itself, built with the locked setuptools (no other download).
 COPY pyproject.toml README.md ./
 COPY bot ./bot
-COPY cogs ./cogs
 RUN /opt/wanbot/bin/pip install --no-cache-dir --disable-pip-version-check --no-deps --no-build-isolation .
 
 FROM python:3.11-slim

@@ -103,7 +103,7 @@ async def measure(database: Path, *, sequential: int = 0) -> tuple[list[float], 
                 # every pending task on every loop turn and would be charged to the bot.
                 await asyncio.wait_for(all_answered.wait(), timeout=120)
                 await world.env.settle(timeout=60)
-            accepted = int(await world.bot.services.db.fetchval("SELECT COUNT(*) FROM jobs"))
+            accepted = int(await world.bot.db.fetchval("SELECT COUNT(*) FROM jobs"))
     finally:
         discord.InteractionResponse.send_message = original_send  # type: ignore[method-assign]
     acks = [answered[i] - emitted[i] for i in emitted if i in answered]

@@ -17,7 +17,8 @@ from typing import Any
 
 import simcord
 
-from bot.app import WanBot, create_bot
+from bot.app import WanBot
+from bot.assemble import create_bot
 from bot.config import config_from_mapping
 from tests.crash.provider_process import API_KEY as API_KEY  # the fake provider's key, for every bench
 

@@ -41,6 +41,7 @@ from aiohttp import web
 from bench.common import API_KEY, Row, bench_world, emit, percentile
 from bot.domain import schedule
 from bot.domain.clock import to_ts
+from bot.storage.jobs import JobRepository
 from tests.fakes import FakeProviderServer, RecordedRequest
 from tests.fakes.apimall_server import FakeApimall
 from tests.fakes.wan26ai_server import FakeWan26ai
@@ -144,8 +145,8 @@ async def measure(
                 await w.members[index % len(w.members)].slash(w.channel, "video", prompt=f"a lighthouse #{index}")
                 await advance(w.env, server, GAP, callbacks=callbacks)
             await advance(w.env, server, RENDER_RANGE[1] + 300, callbacks=callbacks)
-            repo = w.bot.services.job_repo
-            rows = await w.bot.services.db.fetchall("SELECT id FROM jobs ORDER BY id")
+            repo = JobRepository(w.bot.db)
+            rows = await w.bot.db.fetchall("SELECT id FROM jobs ORDER BY id")
             finished = [await repo.get(row["id"]) for row in rows]
     finally:
         await server.stop()

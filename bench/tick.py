@@ -19,6 +19,7 @@ import statistics
 import tempfile
 import time
 import tracemalloc
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -31,10 +32,13 @@ from bot.domain.clock import to_ts
 from bot.domain.models import Job, LedgerKind, Mode, VideoSpec
 from bot.providers.base import SubmitRequest
 from bot.providers.factory import build_provider
-from bot.services.container import Services, build_services
+from bot.services.container import Storage, build_services, open_storage
 from bot.services.events import Delivered
 from bot.services.jobs import new_idempotency_key
+from bot.services.runner import JobRunner
 from bot.storage.db import Database
+from bot.storage.jobs import JobRepository
+from bot.storage.ledger import LedgerRepository
 from tests.support import ManualClock
 
 GUILD, CHANNEL = 1000, 2000
@@ -62,7 +66,27 @@ class QuietEvents:
         return None
 
 
-async def seed(services: Services, clock: ManualClock, first_id: int, count: int) -> None:
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """The runner as the bot builds it, and the repositories the benchmark seeds through."""
+
+    runner: JobRunner
+    storage: Storage
+
+    @property
+    def job_repo(self) -> JobRepository:
+        return self.storage.job_repo
+
+    @property
+    def ledger(self) -> LedgerRepository:
+        return self.storage.ledger
+
+    @property
+    def db(self) -> Database:
+        return self.storage.db
+
+
+async def seed(services: Parts, clock: ManualClock, first_id: int, count: int) -> None:
     """``count`` rendering jobs, due in an hour, with their holds and the grants behind them."""
     now = clock()
     later = now + timedelta(hours=1)
@@ -95,7 +119,7 @@ async def seed(services: Services, clock: ManualClock, first_id: int, count: int
             )
 
 
-async def make_due(services: Services, clock: ManualClock, count: int, tasks: list[str]) -> list[int]:
+async def make_due(services: Parts, clock: ManualClock, count: int, tasks: list[str]) -> list[int]:
     """Point ``count`` jobs at real tasks of the fake and make them due now."""
     rows = await services.db.fetchall("SELECT id FROM jobs ORDER BY id LIMIT ?", (count,))
     ids = [row["id"] for row in rows]
@@ -108,7 +132,7 @@ async def make_due(services: Services, clock: ManualClock, count: int, tasks: li
     return ids
 
 
-async def time_ticks(services: Services, clock: ManualClock, ids: list[int], expected: int) -> list[float]:
+async def time_ticks(services: Parts, clock: ManualClock, ids: list[int], expected: int) -> list[float]:
     """Tick ``REPEATS`` times, making the same jobs due again before each."""
     seconds = []
     for _ in range(REPEATS):
@@ -143,9 +167,11 @@ async def measure(root: Path, base_url: str) -> dict[str, Any]:
     results: dict[str, Any] = {}
     async with aiohttp.ClientSession() as session:
         provider = build_provider(config.provider, session, clock)
-        services = build_services(
-            config=config, db=db, session=session, provider=provider, clock=clock, events=QuietEvents()
+        storage = open_storage(db)
+        built = build_services(
+            config=config, db=db, session=session, provider=provider, clock=clock, events=QuietEvents(), storage=storage
         )
+        services = Parts(built.runner, storage)
         runner = services.runner
         limit = asyncio.Semaphore(16)
 

@@ -12,8 +12,8 @@ __all__ = ["create_bot"]
 
 
 def create_bot(config: Config, **options: Any) -> WanBot:
-    """Build the bot from a loaded config without connecting (options: see ``bot.app.create_bot``)."""
+    """Build the bot from a loaded config without connecting (options: see ``bot.assemble.create_bot``)."""
     # Imported here so the Discord-free core can be used without loading discord.py.
-    from bot.app import create_bot as _create_bot
+    from bot.assemble import create_bot as _create_bot
 
     return _create_bot(config, **options)

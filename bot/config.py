@@ -34,6 +34,7 @@ from pydantic import (
 
 from bot.domain.models import Duration, Resolution
 from bot.domain.moderation import RuleKind
+from bot.domain.pricing import DEFAULT_PRICES, Prices
 from bot.domain.rules import validate_rule
 from bot.domain.schedule import DEFAULT_PATIENCE
 from bot.errors import InvalidRequest
@@ -149,16 +150,25 @@ class PriceTable(_Section):
     """Credits per render. Default: the wan26ai table, so one credit is one provider credit."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-    p720: DurationPrices = Field(
-        alias="720p", default_factory=lambda: DurationPrices.model_validate({"5": 80, "10": 150, "15": 220})
-    )
-    p1080: DurationPrices = Field(
-        alias="1080p", default_factory=lambda: DurationPrices.model_validate({"5": 115, "10": 220, "15": 325})
-    )
+    p720: DurationPrices = Field(alias="720p", default_factory=lambda: _default_prices("720p"))
+    p1080: DurationPrices = Field(alias="1080p", default_factory=lambda: _default_prices("1080p"))
 
     def price(self, resolution: Resolution, duration: Duration) -> int:
-        table = self.p720 if resolution == "720p" else self.p1080
-        return table.for_duration(duration)
+        return self.prices().price(resolution, duration)
+
+    def prices(self) -> Prices:
+        """The table as the domain rule (``bot.domain.pricing``) that prices every job."""
+        return Prices(
+            {
+                "720p": {5: self.p720.s5, 10: self.p720.s10, 15: self.p720.s15},
+                "1080p": {5: self.p1080.s5, 10: self.p1080.s10, 15: self.p1080.s15},
+            }
+        )
+
+
+def _default_prices(resolution: Resolution) -> DurationPrices:
+    row = DEFAULT_PRICES.table[resolution]
+    return DurationPrices.model_validate({str(seconds): credits for seconds, credits in row.items()})
 
 
 class CreditsConfig(_Section):

@@ -21,7 +21,7 @@ from typing import Any
 
 import discord
 
-from bot.app import create_bot
+from bot.assemble import create_bot
 from bot.config import config_from_mapping
 from bot.ui.channels import walk_components
 

@@ -21,6 +21,7 @@ import discord
 from bot.demo_browser import launch_chromium, missing_screenshots
 from bot.demo_world import RENDER_SECONDS, DemoWorld, demo_bot, populate
 from bot.ui.channels import custom_ids
+from bot.ui.custom_ids import parse_job_action
 
 Write = Callable[[str], None]
 
@@ -90,12 +91,17 @@ async def _shoot(preview: Any, folder: Path, name: str, *, viewer: Any, target: 
     return shot
 
 
-def _public(world: DemoWorld, channel: Any, custom_id_prefix: str | None = None) -> list[discord.Message]:
-    """What a bystander sees in ``channel``; optionally only messages with a matching button."""
+def _public(world: DemoWorld, channel: Any, button: str | None = None) -> list[discord.Message]:
+    """What a bystander sees in ``channel``; optionally only messages with that job button (e.g. "reroll")."""
     seen = [m for m in channel.history(viewer=world.admin) if not m.flags.ephemeral]
-    if custom_id_prefix is None:
+    if button is None:
         return seen
-    return [m for m in seen if any(custom_id.startswith(custom_id_prefix) for custom_id in custom_ids(m))]
+    return [m for m in seen if any(_action(custom_id) == button for custom_id in custom_ids(m))]
+
+
+def _action(custom_id: str) -> str | None:
+    parsed = parse_job_action(custom_id)
+    return parsed[0] if parsed else None
 
 
 async def _tour(world: DemoWorld, folder: Path, out: Write) -> list[Shot]:
@@ -108,7 +114,7 @@ async def _tour(world: DemoWorld, folder: Path, out: Write) -> list[Shot]:
         progress = _public(world, world.channel)[-1]
         shots.append(await _shoot(preview, folder, STEPS[1], viewer=member, target=progress, out=out))
         await env.advance_time(RENDER_SECONDS)
-        [result] = _public(world, world.channel, "wan:reroll:")
+        [result] = _public(world, world.channel, "reroll")
         shots.append(await _shoot(preview, folder, STEPS[2], viewer=member, target=result, out=out))
 
     turned_on: Any = await admin.slash(world.channel, "wan-admin review on", channel=world.review)
@@ -118,7 +124,7 @@ async def _tour(world: DemoWorld, folder: Path, out: Write) -> list[Shot]:
     await member.slash(world.channel, "video", prompt=REVIEW_PROMPT)
     await env.advance_time(RENDER_SECONDS + 10)
     async with _session(world, world.review, [moderator]) as preview:
-        [waiting] = _public(world, world.review, "wan:approve:")
+        [waiting] = _public(world, world.review, "approve")
         shots.append(await _shoot(preview, folder, STEPS[3], viewer=moderator, target=waiting, out=out))
 
     async with _session(world, world.channel, world.people) as preview:

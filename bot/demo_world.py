@@ -10,7 +10,8 @@ from typing import Any
 
 import discord
 
-from bot.app import WanBot, create_bot
+from bot.app import WanBot
+from bot.assemble import create_bot
 from bot.config import config_from_mapping
 
 # Long enough to watch the progress line move; a few real seconds at the default --speed.

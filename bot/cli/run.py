@@ -4,7 +4,7 @@ The database is opened and migrated before Discord is contacted, so a bad path f
 Every expected failure (database, Discord unreachable, token refused) ends in one line on stderr
 and exit status 1. SIGTERM (``docker stop``) and SIGINT stop the bot the same graceful way (WanBot.close):
 commands are refused from then on, the web server stops, the job loop's current tick finishes
-(bounded, see cogs/runner.py), the gateway closes and the database is closed; exit status 0.
+(bounded, see bot/exts/runner/_cog.py), the gateway closes and the database is closed; exit status 0.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def _unreachable(error: BaseException) -> str:
 
 
 async def run_bot(config: Config, token: str, *, debug: bool, notes: list[str], err: Write) -> int:
-    from bot.app import create_bot
+    from bot.assemble import create_bot
 
     for note in [*notes, *safety_warnings(config)]:
         log.warning("%s", note)

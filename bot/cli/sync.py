@@ -32,7 +32,7 @@ async def sync_commands(tree: app_commands.CommandTree[Any], guild_ids: Sequence
 
 
 async def run_sync(config: Config, guild_ids: Sequence[int], out: Write, err: Write) -> int:
-    from bot.app import create_bot
+    from bot.assemble import create_bot
 
     token = config.discord.token.get_secret_value()
     if not token:

@@ -1,4 +1,7 @@
-"""Wires the services together. Built once in ``setup_hook`` from opened resources."""
+"""Wires the services together. Built once by ``bot.assemble`` from opened resources.
+
+``Services`` holds services only: the repositories (``Storage``) stay with the builder, which
+also hands them to the ops objects (``bot.assemble.build_ops``)."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from bot.domain.models import Job
 from bot.domain.rules import RuleSet
 from bot.domain.schedule import CALLBACK_FALLBACK_STRETCH
 from bot.domain.validation import MediaLimits
-from bot.providers.base import Provider
+from bot.providers.base import Provider, ProviderInfo
 from bot.services.admin import AdminService
 from bot.services.allowances import GuildAllowancePolicy
 from bot.services.budget import BudgetGuard
@@ -24,12 +27,14 @@ from bot.services.events import JobEvents
 from bot.services.fetch import ResultFetcher
 from bot.services.jobs import JobService
 from bot.services.limits import ChannelCheck, FairnessGuard
+from bot.services.lookup import JobLookup
 from bot.services.moderation import ModerationService
 from bot.services.notices import AdminNotices, NoticeSink
 from bot.services.prompt_rules import BlockCheck, PromptRuleCheck, PromptRuleService
 from bot.services.reports import ReportService
 from bot.services.review import ReviewService
 from bot.services.runner import JobRunner, RunnerSettings
+from bot.services.sources import JobSources
 from bot.services.stats import StatsService
 from bot.services.store import StoreService
 from bot.storage.audit import AuditRepository
@@ -46,29 +51,53 @@ from bot.storage.sources import JobSourceRepository
 from bot.storage.spend import SpendRepository
 
 
-@dataclass(slots=True)
-class Services:
-    config: Config
+@dataclass(frozen=True, slots=True)
+class Storage:
+    """The repositories over one database, for the builder only; cogs reach them through services."""
+
     db: Database
-    provider: Provider
-    fetcher: ResultFetcher
     ledger: LedgerRepository
     job_repo: JobRepository
     settings: SettingsRepository
+    spend: SpendRepository
+    audit: AuditRepository
+    moderation: ModerationRepository
+    reviews: ReviewRepository
+    reports: ReportRepository
+
+
+def open_storage(db: Database) -> Storage:
+    return Storage(
+        db=db,
+        ledger=LedgerRepository(db),
+        job_repo=JobRepository(db),
+        settings=SettingsRepository(db),
+        spend=SpendRepository(db),
+        audit=AuditRepository(db),
+        moderation=ModerationRepository(db),
+        reviews=ReviewRepository(db),
+        reports=ReportRepository(db),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    provider_info: ProviderInfo
+    media_limits: MediaLimits
+    fetcher: ResultFetcher
     credits: CreditService
     jobs: JobService
     runner: JobRunner
-    media_limits: MediaLimits
     notices: AdminNotices
     admin: AdminService
     stats: StatsService
-    audit: AuditRepository
     moderation: ModerationService
     rules: PromptRuleService
     reviews: ReviewService
     reports: ReportService
     store: StoreService
-    sources: JobSourceRepository
+    sources: JobSources
+    lookup: JobLookup
     channel_health: ChannelHealth
 
 
@@ -82,27 +111,15 @@ def build_services(
     events: JobEvents,
     callback_url_for: Callable[[Job], str | None] | None = None,
     notice_sink: NoticeSink | None = None,
+    storage: Storage | None = None,
 ) -> Services:
-    ledger = LedgerRepository(db)
-    job_repo = JobRepository(db)
-    settings = SettingsRepository(db)
-    spend = SpendRepository(db)
-    audit = AuditRepository(db)
-    mod_repo = ModerationRepository(db)
-    review_repo = ReviewRepository(db)
-    report_repo = ReportRepository(db)
+    store = storage or open_storage(db)
+    ledger, job_repo, settings, spend, audit = store.ledger, store.job_repo, store.settings, store.spend, store.audit
+    mod_repo, review_repo, report_repo = store.moderation, store.reviews, store.reports
     policy = GuildAllowancePolicy(settings, config.credits)
     credits = CreditService(db, ledger, policy, clock, audit=audit)
     notices = AdminNotices(settings, clock, notice_sink)
     budget = BudgetGuard(settings, spend, config.budget)
-    jobs = JobService(
-        db=db,
-        jobs=job_repo,
-        credits=credits,
-        prices=config.credits.prices,
-        provider_name=provider.info.name,
-        clock=clock,
-    )
     moderation = ModerationService(
         db=db,
         repo=mod_repo,
@@ -119,9 +136,18 @@ def build_services(
     # refused before their prompt is even read. Then the ones decided with the hold: the member's
     # own limits before the server's and the operator's budgets.
     channel_health = ChannelHealth(db, ChannelHealthRepository(db), audit, notices, clock)
-    jobs.request_checks += [BlockCheck(mod_repo), ChannelCheck(settings), channel_health, PromptRuleCheck(rules)]
-    jobs.hold_guards.extend([FairnessGuard(job_repo, config.limits), budget])
-    jobs.refusal_listeners.append(notices)
+    jobs = JobService(
+        db=db,
+        jobs=job_repo,
+        credits=credits,
+        prices=config.credits.prices.prices(),
+        provider_name=provider.info.name,
+        clock=clock,
+        confirm_above=config.credits.confirm_above,
+        request_checks=[BlockCheck(mod_repo), ChannelCheck(settings), channel_health, PromptRuleCheck(rules)],
+        hold_guards=[FairnessGuard(job_repo, config.limits), budget],
+        refusal_listeners=[notices],
+    )
     reviews = ReviewService(
         db=db, reviews=review_repo, settings=mod_repo, jobs=job_repo, credits=credits, audit=audit, clock=clock
     )
@@ -160,26 +186,21 @@ def build_services(
         max_video_bytes=config.requests.max_video_mb * 1_048_576,
     )
     return Services(
-        config=config,
-        db=db,
-        provider=provider,
+        provider_info=provider.info,
+        media_limits=limits,
         fetcher=fetcher,
-        ledger=ledger,
-        job_repo=job_repo,
-        settings=settings,
         credits=credits,
         jobs=jobs,
         runner=runner,
-        media_limits=limits,
         notices=notices,
         admin=AdminService(db, settings, policy, budget, clock, audit),
         stats=StatsService(ledger, spend, clock),
-        audit=audit,
         moderation=moderation,
         rules=rules,
         reviews=reviews,
         reports=reports,
         store=StoreService(db, PurchaseRepository(db), config.store, clock),
-        sources=JobSourceRepository(db),
+        sources=JobSources(JobSourceRepository(db)),
+        lookup=JobLookup(db),
         channel_health=channel_health,
     )

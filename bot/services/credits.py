@@ -7,6 +7,7 @@ caller writes the job row and its ledger entry together or not at all.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -239,3 +240,15 @@ class CreditService:
             job_id=job.id,
             reason=reason,
         )
+
+    # --- reads other services need (the one door to money: nothing else calls the ledger) ------
+
+    async def balance_in(self, tx: Tx, guild_id: int, member_id: int) -> Balance:
+        return await self.ledger.balance_in(tx, guild_id, member_id)
+
+    async def job_refund_in(self, tx: Tx, job_id: int) -> LedgerEntry | None:
+        """The refund of a delivered job, if a moderator or a rejection gave one."""
+        return await self.ledger.job_refund(tx, job_id)
+
+    async def refunded_jobs(self, job_ids: Sequence[int]) -> set[int]:
+        return await self.ledger.refunded_jobs(job_ids)

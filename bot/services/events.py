@@ -1,6 +1,6 @@
 """What the job runner needs from the outside world to show a job to people.
 
-Implemented by the Discord adapter (``bot.ui.delivery``); the runner never imports discord.
+Implemented by the Discord adapter (``bot.exts.video._delivery``); the runner never imports discord.
 """
 
 from __future__ import annotations

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from bot.config import PriceTable
 from bot.domain.clock import Clock
 from bot.domain.models import Balance, Job, JobState, VideoSpec
+from bot.domain.pricing import PriceList, needs_confirmation, price_of
 from bot.errors import Conflict, InsufficientCredits, NotFound, NotPermitted, UserFacingError
 from bot.services.credits import CreditService, MemberContext
 from bot.storage.db import Database, Tx, member_lock
@@ -86,22 +87,33 @@ class JobService:
         db: Database,
         jobs: JobRepository,
         credits: CreditService,
-        prices: PriceTable,
+        prices: PriceList,
         provider_name: str,
         clock: Clock,
+        request_checks: Sequence[RequestCheck] = (),
+        hold_guards: Sequence[HoldGuard] = (),
+        refusal_listeners: Sequence[RefusalListener] = (),
+        confirm_above: int | None = None,
     ) -> None:
         self.db = db
         self.jobs = jobs
         self.credits = credits
         self.prices = prices
+        self.confirm_above = confirm_above  # None: never ask
         self.provider_name = provider_name
         self.clock = clock
-        self.request_checks: list[RequestCheck] = []
-        self.hold_guards: list[HoldGuard] = []
-        self.refusal_listeners: list[RefusalListener] = []
+        # Given by the builder, in order: refusals that need no transaction first, cheapest and most
+        # final first; then the ones decided with the hold; then who hears a refusal.
+        self.request_checks: list[RequestCheck] = list(request_checks)
+        self.hold_guards: list[HoldGuard] = list(hold_guards)
+        self.refusal_listeners: list[RefusalListener] = list(refusal_listeners)
 
     def price(self, spec: VideoSpec) -> int:
-        return self.prices.price(spec.resolution, spec.duration)
+        return price_of(self.prices, spec)
+
+    def needs_confirmation(self, spec: VideoSpec) -> bool:
+        """Whether this job is only quoted until the member presses Confirm (priced above the threshold)."""
+        return needs_confirmation(self.price(spec), self.confirm_above)
 
     async def run_checks(self, request: JobRequest) -> None:
         for check in self.request_checks:
@@ -129,7 +141,7 @@ class JobService:
         # stays true until this transaction's hold is written, whichever process holds next.
         await tx.lock(member_lock(request.guild_id, request.member.member_id))
         allowance = await self.credits.refill_in(tx, request.guild_id, request.member, now)
-        balance = await self.credits.ledger.balance_in(tx, request.guild_id, request.member.member_id)
+        balance = await self.credits.balance_in(tx, request.guild_id, request.member.member_id)
         for guard in self.hold_guards:
             await guard.check_in(tx, request, price, now)
         if balance.available < price:
@@ -176,7 +188,7 @@ class JobService:
                 tx, guild_id=request.guild_id, member_id=member_id, job_id=job_id, amount=price, at=now
             )
             job = await self.jobs.get_in(tx, job_id)
-            after = await self.credits.ledger.balance_in(tx, request.guild_id, member_id)
+            after = await self.credits.balance_in(tx, request.guild_id, member_id)
         assert job is not None
         log.info(
             "job accepted job=%d guild=%d member=%d mode=%s price=%d",

@@ -185,7 +185,7 @@ class ModerationService:
         ids = [job.id for job in jobs]
         reviews = await self.reviews.for_jobs(ids)
         removals = await self.reports.removals_for_jobs(ids)
-        refunded = await self.credits.ledger.refunded_jobs(ids)
+        refunded = await self.credits.refunded_jobs(ids)
         reports = await self.reports.votes_for_jobs(ids)
         items = [
             HistoryItem(

@@ -124,7 +124,7 @@ class ReviewService:
             won = await self.reviews.decide_in(tx, job_id, ReviewState.REJECTED, actor_id, reason, now)
             if won:
                 settings = await self.settings.settings_in(tx, guild_id)
-                previous = await self.credits.ledger.job_refund(tx, job_id)
+                previous = await self.credits.job_refund_in(tx, job_id)
                 earlier = previous.amount if previous is not None else None
                 if settings.refund_on_reject and earlier is None and job.state is JobState.DELIVERED:
                     refunded = await self.credits.refund_in(
@@ -168,7 +168,7 @@ class ReviewService:
     async def returned_for(self, job_id: int) -> int | None:
         """Credits the member has back for this job (a refund with the rejection or before it)."""
         async with self.db.reading() as tx:
-            refund = await self.credits.ledger.job_refund(tx, job_id)
+            refund = await self.credits.job_refund_in(tx, job_id)
         return refund.amount if refund is not None else None
 
     async def mark_told(self, job_id: int, message_id: int) -> None:
@@ -183,3 +183,7 @@ class ReviewService:
         async with self.db.transaction() as tx:
             if await self.reviews.set_published_in(tx, job_id, message_id):
                 await self.jobs.update_in(tx, job_id, result_message_id=message_id)
+
+    async def pending_count(self, guild_id: int) -> int:
+        """How many videos of this server wait for a moderator."""
+        return await self.reviews.pending_count(guild_id)

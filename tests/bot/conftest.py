@@ -17,9 +17,11 @@ import discord
 import pytest
 import simcord
 
-from bot.app import WanBot, create_bot
+from bot.app import WanBot
+from bot.assemble import create_bot
 from bot.config import Config, config_from_mapping
 from bot.domain.models import Balance, Job
+from bot.services.container import Storage, open_storage
 from bot.services.credits import MemberContext
 from tests.backends import database_section
 from tests.bot.shown import shown as shown
@@ -49,6 +51,12 @@ class World:
     admin: Any
     server: FakeProviderServer | None
     old_bots: list[WanBot] = field(default_factory=list)
+
+    @property
+    def storage(self) -> Storage:
+        """The bot's database read directly, to check what it recorded (the cogs see services only)."""
+        assert self.bot.db is not None
+        return open_storage(self.bot.db)
 
     def public(self) -> list[discord.Message]:
         """The channel as a bystander sees it: no ephemeral replies."""

@@ -16,7 +16,7 @@ from typing import Any
 import discord
 from PIL import Image
 
-from bot.app import create_bot
+from bot.assemble import create_bot
 from bot.domain.models import JobState
 
 NO_COOLDOWN = {"cooldown_seconds": 0}
@@ -34,7 +34,7 @@ async def idle(world: Any, seconds: float) -> None:
     """Let virtual time pass with no job in flight: the bot is stopped cleanly, the days go by, and
     a new bot process starts over the same SQLite file. Thousands of empty loop ticks would only
     cost test time, and refills must not need the bot to be running anyway (they are lazy)."""
-    assert not await world.bot.services.job_repo.due(world.env.now() + timedelta(days=365), 1)
+    assert not await world.storage.job_repo.due(world.env.now() + timedelta(days=365), 1)
     await world.bot.close()
     await world.env.advance_time(seconds)
     world.bot = create_bot(world.config)
@@ -178,7 +178,7 @@ async def test_wan_admin_is_refused_without_manage_server_even_when_discord_show
             assert not result.response.attachments and not result.response.embeds
         # Nothing changed: no grant, no new allowance, no budget, no channel list.
         # Not even a refill was written for alice: the ledger is untouched.
-        assert await world.bot.services.ledger.recent(world.guild.id, world.alice.id) == []
+        assert await world.storage.ledger.recent(world.guild.id, world.alice.id) == []
         overview = await world.bot.services.admin.overview(world.guild.id)
         assert overview.policy.default_allowance == 500 and not overview.budget.capped and overview.channels == []
         # The real admin still can.
@@ -205,7 +205,7 @@ async def test_stats_chart_and_ledger_export_are_real_files(world_factory: Any) 
         [file] = export.response.attachments
         assert file.filename.endswith(".csv")
         rows = list(csv.DictReader(io.StringIO((await file.read()).decode("utf-8"))))
-        entries = await world.bot.services.ledger.entries(world.guild.id)
+        entries = await world.storage.ledger.entries(world.guild.id)
         assert [(int(r["id"]), r["kind"], int(r["amount"]), r["member_id"]) for r in rows] == [
             (e.id, e.kind.value, e.amount, str(e.member_id)) for e in entries
         ]
@@ -325,7 +325,7 @@ async def test_every_admin_setting_change_is_in_the_audit_log(world_factory: Any
         await admin(world, "channels remove", channel=world.channel)
         await admin(world, "admin-channel", channel=world.channel)
         await admin(world, "grant", member=world.bob, amount=50, reason="contest")
-        entries = await world.bot.services.audit.entries(world.guild.id)
+        entries = await world.storage.audit.entries(world.guild.id)
         details = [(entry.action.value, entry.detail) for entry in entries]
         assert details == [
             ("setting", "default allowance 300"),

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import simcord
 
-from bot.app import create_bot
+from bot.assemble import create_bot
 from tests.bot.conftest import make_config
 
 HOME = 1_200_000_000_000_000_001

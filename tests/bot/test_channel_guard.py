@@ -120,7 +120,7 @@ async def test_a_channel_whose_deliveries_keep_failing_stops_taking_jobs_until_r
 
         resumed = await world.admin.slash(world.channel, "wan-admin channels resume", channel=world.channel)
         assert resumed.ephemeral and "takes videos again" in resumed.response.content
-        [entry] = [e for e in await world.bot.services.audit.entries(world.guild.id) if "resumed" in (e.detail or "")]
+        [entry] = [e for e in await world.storage.audit.entries(world.guild.id) if "resumed" in (e.detail or "")]
         assert entry.actor_id == world.admin.id
         await world.video(world.alice)
         await world.env.advance_time(200)

@@ -11,7 +11,7 @@ from typing import Any
 import discord
 import pytest
 
-from bot.ui import flow
+from bot.ui import answers as flow
 
 
 class Response:

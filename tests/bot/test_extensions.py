@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.app import EXTENSIONS
+from bot.exts import EXTENSIONS
 
 
 async def test_every_extension_loads_and_the_commands_exist(world_factory: Any) -> None:

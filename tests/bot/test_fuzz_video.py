@@ -21,7 +21,8 @@ import simcord
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from bot.app import WanBot, create_bot
+from bot.app import WanBot
+from bot.assemble import create_bot
 from bot.domain.models import Balance, Job
 from bot.errors import UserFacingError
 from bot.services.credits import MemberContext

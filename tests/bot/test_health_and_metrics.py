@@ -57,7 +57,7 @@ async def test_healthz_turns_503_when_the_loop_stalls(world_factory: Any) -> Non
 async def test_healthz_reports_a_closed_database(world_factory: Any) -> None:
     async with world_factory(web=WEB) as world:
         await world.env.advance_time(5)
-        db = world.bot.services.db
+        db = world.bot.db
         await db.close()
         try:
             status, body = await healthz(world)

@@ -52,7 +52,7 @@ async def test_pressing_reject_again_finishes_an_interrupted_rejection_once(worl
         assert again.ephemeral and "told by direct message" in again.response.content
         assert again.modal is None  # the reason was given the first time; no second form
         assert_finished(world, review, refunded=True)
-        entries = await world.bot.services.ledger.entries(world.guild.id)
+        entries = await world.storage.ledger.entries(world.guild.id)
         assert [e.kind for e in entries].count(LedgerKind.ADJUST) == 1  # refunded once, with the decision
         assert (await world.balance(world.alice)).available == 500
 

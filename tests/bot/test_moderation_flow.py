@@ -15,7 +15,7 @@ from tests.bot.conftest import RELAXED, STYLES, World, custom_id, shown
 
 
 async def actions(world: World) -> list[AuditAction]:
-    return [entry.action for entry in await world.bot.services.audit.entries(world.guild.id)]
+    return [entry.action for entry in await world.storage.audit.entries(world.guild.id)]
 
 
 async def delivered(world: World, member: Any = None, **video: Any) -> discord.Message:
@@ -53,7 +53,7 @@ async def test_a_blocked_member_is_refused_before_any_charge_or_provider_call(wo
         assert refused.ephemeral and "blocked you" in refused.response.content
         assert "spam" not in refused.response.content  # the moderator's note stays with the moderators
         assert await world.jobs(world.alice) == []
-        assert await world.bot.services.ledger.entries(world.guild.id) == []  # not even a refill
+        assert await world.storage.ledger.entries(world.guild.id) == []  # not even a refill
         assert world.server.requests_to("generate") == []
         assert world.public() == []
 
@@ -64,7 +64,7 @@ async def test_a_blocked_member_is_refused_before_any_charge_or_provider_call(wo
         accepted = await world.video(world.alice)
         assert "accepted" in accepted.response.content
 
-        log = await world.bot.services.audit.entries(world.guild.id)
+        log = await world.storage.audit.entries(world.guild.id)
         assert [(e.action, e.actor_id, e.target_member_id, e.reason) for e in log] == [
             (AuditAction.BLOCK, world.mod.id, world.alice.id, "spam"),
             (AuditAction.UNBLOCK, world.mod.id, world.alice.id, "appealed"),
@@ -150,7 +150,7 @@ async def test_reports_are_counted_once_per_member_on_one_notice_and_remove_dele
         history = await world.mod.slash(world.channel, "wan-mod history", member=world.alice)
         text = history.response.embeds[0].description or ""
         assert f"removed by <@{world.mod.id}>" in text and "reported by 2" in text
-        [entry] = [e for e in await world.bot.services.audit.entries(world.guild.id) if e.action is AuditAction.REMOVE]
+        [entry] = [e for e in await world.storage.audit.entries(world.guild.id) if e.action is AuditAction.REMOVE]
         assert (entry.actor_id, entry.target_member_id, entry.job_id) == (world.mod.id, world.alice.id, 1)
 
 
@@ -194,7 +194,7 @@ async def test_remove_video_menu_and_the_owners_delete_are_both_recorded(world_f
         refused = await world.mod.context_menu(world.channel, "Remove video", not_a_result)
         assert refused.ephemeral and "not a video posted by this bot" in refused.response.content
 
-        log = [e for e in await world.bot.services.audit.entries(world.guild.id) if e.action is AuditAction.REMOVE]
+        log = [e for e in await world.storage.audit.entries(world.guild.id) if e.action is AuditAction.REMOVE]
         assert [(e.job_id, e.actor_id, e.reason, e.detail) for e in log] == [
             (1, world.mod.id, "breaks rule 3", None),
             (2, world.alice.id, None, "their own video"),
@@ -222,7 +222,7 @@ async def test_refund_gives_a_delivered_job_back_once(world_factory: Any) -> Non
         assert "already returned" in failed.response.content
 
         assert (await world.balance(world.alice)).available == 500
-        adjusts = [e for e in await world.bot.services.ledger.entries(world.guild.id) if e.kind is LedgerKind.ADJUST]
+        adjusts = [e for e in await world.storage.ledger.entries(world.guild.id) if e.kind is LedgerKind.ADJUST]
         assert [(e.amount, e.job_id, e.actor_id, e.reason) for e in adjusts] == [
             (80, 1, world.mod.id, "glitchy render")
         ]
@@ -273,7 +273,7 @@ async def test_provider_refusals_are_logged_and_announced_to_moderators(world_fa
         [job] = await world.jobs(world.alice)
         assert job.state is JobState.REFUSED
         assert (await world.balance(world.alice)).available == 500
-        log = await world.bot.services.audit.entries(world.guild.id)
+        log = await world.storage.audit.entries(world.guild.id)
         [entry] = [e for e in log if e.action is AuditAction.PROVIDER_REFUSED]
         assert (entry.actor_id, entry.target_member_id, entry.job_id) == (None, world.alice.id, job.id)
         [notice] = notices(world, mods)
@@ -321,5 +321,5 @@ async def test_a_command_permission_override_does_not_make_a_moderator(world_fac
             )
 
         assert len(world.results()) == 1
-        assert await world.bot.services.audit.entries(world.guild.id) == []
+        assert await world.storage.audit.entries(world.guild.id) == []
         assert await world.bot.services.moderation.block_of(world.guild.id, world.alice.id) is None

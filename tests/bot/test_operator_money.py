@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.app import create_bot
+from bot.assemble import create_bot
 from bot.domain.models import JobState
 
 

@@ -59,7 +59,7 @@ async def test_crash_with_a_create_on_the_wire(world_factory: Any) -> None:
         await world.video(world.alice)
         [job] = await world.jobs(world.alice)
         # The state a crash leaves behind: the create was marked as possibly sent.
-        await JobRepository(world.bot.services.db).update(job.id, submit_in_flight=True, submit_attempts=1)
+        await JobRepository(world.bot.db).update(job.id, submit_in_flight=True, submit_attempts=1)
         await world.restart()
         await world.env.advance_time(200)
         assert len(world.results()) == 1
@@ -70,7 +70,7 @@ async def test_crash_with_a_create_on_the_wire_wan26ai(world_factory: Any) -> No
     async with world_factory("wan26ai") as world:
         await world.video(world.alice)
         [job] = await world.jobs(world.alice)
-        await JobRepository(world.bot.services.db).update(job.id, submit_in_flight=True, submit_attempts=1)
+        await JobRepository(world.bot.db).update(job.id, submit_in_flight=True, submit_attempts=1)
         await world.restart()
         await world.env.advance_time(60)
         assert world.server.requests_to("generate") == []

@@ -45,7 +45,7 @@ async def finished_review(world: World, review: Any, **video: Any) -> discord.Me
 
 
 async def actions(world: World) -> list[AuditAction]:
-    return [entry.action for entry in await world.bot.services.audit.entries(world.guild.id)]
+    return [entry.action for entry in await world.storage.audit.entries(world.guild.id)]
 
 
 async def test_approve_after_a_restart_posts_once_and_pings_only_the_member(world_factory: Any) -> None:
@@ -86,7 +86,7 @@ async def test_approve_after_a_restart_posts_once_and_pings_only_the_member(worl
         assert review_row.published_message_id == posted.id
         assert (await world.bot.services.jobs.get(job.id)).result_message_id == posted.id
         assert (await world.balance(world.alice)).available == 420  # approval moves no money
-        log = await world.bot.services.audit.entries(world.guild.id)
+        log = await world.storage.audit.entries(world.guild.id)
         assert [(e.action, e.actor_id) for e in log] == [
             (AuditAction.SETTING, world.admin.id),  # review mode on
             (AuditAction.APPROVE, world.mod.id),
@@ -128,10 +128,10 @@ async def test_reject_without_refund_tells_the_member_by_dm_and_keeps_the_credit
         assert "Rejected" in shown(decided).content and not shown(decided).buttons
         balance = await world.balance(world.alice)
         assert (balance.available, balance.held) == (420, 0)
-        kinds = [e.kind for e in await world.bot.services.ledger.entries(world.guild.id)]
+        kinds = [e.kind for e in await world.storage.ledger.entries(world.guild.id)]
         assert kinds == [LedgerKind.REFILL, LedgerKind.HOLD, LedgerKind.SETTLE]
         assert "did not approve" in world.public()[0].content
-        log = await world.bot.services.audit.entries(world.guild.id)
+        log = await world.storage.audit.entries(world.guild.id)
         [reject] = [e for e in log if e.action is AuditAction.REJECT]
         assert reject.actor_id == world.mod.id and reject.reason == "Too gory for this server"
 
@@ -157,7 +157,7 @@ async def test_reject_with_refunds_on_and_dms_closed_tells_the_member_in_the_cha
         assert world.results() == []
         balance = await world.balance(world.alice)
         assert (balance.available, balance.held) == (500, 0)
-        entries = await world.bot.services.ledger.entries(world.guild.id)
+        entries = await world.storage.ledger.entries(world.guild.id)
         [adjust] = [e for e in entries if e.kind is LedgerKind.ADJUST]
         assert (adjust.amount, adjust.actor_id, adjust.job_id) == (80, world.mod.id, 1)
 

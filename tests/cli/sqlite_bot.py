@@ -13,7 +13,7 @@ from pathlib import Path
 
 import simcord
 
-from bot.app import create_bot
+from bot.assemble import create_bot
 from bot.config import load_config
 
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import simcord
 
-from bot.app import create_bot
+from bot.assemble import create_bot
 from bot.config import config_from_mapping
 from tests.crash import discord_log
 from tests.crash.common import Layout, VirtualClock

@@ -19,7 +19,7 @@ import aiohttp
 from bot.config import config_from_mapping
 from bot.domain.models import Job, LedgerKind
 from bot.providers.factory import build_provider
-from bot.services.container import Services, build_services
+from bot.services.container import Services, Storage, build_services, open_storage
 from bot.services.credits import MemberContext
 from bot.services.events import Delivered
 from bot.services.jobs import JobRequest
@@ -70,6 +70,10 @@ class Rig:
     services: Services
     events: RecordingEvents
 
+    @property
+    def storage(self) -> Storage:
+        return open_storage(self.db)
+
     async def accept(self, member_id: int, prompt: str = "a lighthouse in a storm") -> Job:
         request = JobRequest(guild_id=GUILD, channel_id=CHANNEL, member=MemberContext(member_id), spec=spec(prompt))
         return (await self.services.jobs.accept(request)).job
@@ -84,14 +88,14 @@ class Rig:
 
     async def jobs(self) -> list[Job]:
         rows = await self.db.fetchall("SELECT id FROM jobs ORDER BY id")
-        found = [await self.services.job_repo.get(row["id"]) for row in rows]
+        found = [await self.storage.job_repo.get(row["id"]) for row in rows]
         return [job for job in found if job is not None]
 
     async def money_problems(self) -> list[str]:
         """Every job holds its price once and ends it at most once, as its state says."""
         problems = []
         for job in await self.jobs():
-            entries = [e for e in await self.services.ledger.entries(GUILD) if e.job_id == job.id]
+            entries = [e for e in await self.storage.ledger.entries(GUILD) if e.job_id == job.id]
             kinds = Counter(entry.kind for entry in entries)
             if kinds[LedgerKind.HOLD] != 1:
                 problems.append(f"job {job.id}: {kinds[LedgerKind.HOLD]} holds")

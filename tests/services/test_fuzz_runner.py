@@ -93,7 +93,7 @@ async def play(rig: Rig, sequence: list[dict[str, Any]]) -> None:
     runner = rig.services.runner
     job = await rig.accept(member_id=next(_members))
     await rig.run(2)  # submitted, normally
-    submitted = await rig.services.job_repo.get(job.id)
+    submitted = await rig.storage.job_repo.get(job.id)
     assert submitted is not None and submitted.provider_task_id is not None
     for answer in sequence:
         fault = {key: _with_task_id(value, submitted.provider_task_id) for key, value in answer.items()}
@@ -104,11 +104,11 @@ async def play(rig: Rig, sequence: list[dict[str, Any]]) -> None:
     for _ in range(40):
         await rig.run(60, step=60)
         if rig.server.pending_faults("status") == 0:
-            ended = await rig.services.job_repo.get(job.id)
+            ended = await rig.storage.job_repo.get(job.id)
             if ended is not None and settled(ended):
                 break
     rig.server.clear_faults()
-    ended = await rig.services.job_repo.get(job.id)
+    ended = await rig.storage.job_repo.get(job.id)
     assert ended is not None and settled(ended), ended
     event(f"{ended.state.value} {ended.error_code or ''}".strip())
     assert rig.events.delivered[job.id] + rig.events.told[job.id] == 1

@@ -21,7 +21,7 @@ async def idle_tick_statements(tmp_path: Path, in_flight: int) -> list[str]:
         for index in range(in_flight):
             job = await rig.accept(member_id=1 + index % 50)
             async with rig.db.transaction() as tx:
-                await rig.services.job_repo.transition(
+                await rig.storage.job_repo.transition(
                     tx,
                     job.id,
                     [JobState.ACCEPTED],

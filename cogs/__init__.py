@@ -1,1 +1,0 @@
-"""Discord-facing command groups: read the interaction, call a service, render the answer."""
