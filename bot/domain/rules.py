@@ -106,9 +106,11 @@ def normalize(text: str) -> str:
 def skeleton(normalized: str) -> str:
     """What a normalized text looks like, for matching: no combining marks, case folded, look-alike
     letters folded to Latin (TR39 confusables via disarm). Applied to prompts and words alike."""
-    decomposed = unicodedata.normalize("NFD", normalized)
+    # Case folded first: folding can spell out a mark as a letter ("ᾀ" → "ἀι", the iota subscript),
+    # and a stored word is already folded, so a prompt must be folded the same way before marks go.
+    decomposed = unicodedata.normalize("NFD", normalized.casefold())
     bare = "".join(ch for ch in decomposed if unicodedata.category(ch) not in ("Mn", "Me"))
-    folded = disarm.normalize_confusables(bare.casefold())
+    folded = disarm.normalize_confusables(bare)
     # The fold can produce characters with a compatibility or case form of their own.
     return unicodedata.normalize("NFKC", folded).casefold()
 
