@@ -195,6 +195,8 @@ class GuildSettings:
     budget_cap: int | None = None  # 0 = no cap, chosen by the server's admins
     budget_period: Period | None = None
     admin_channel_id: int | None = None
+    # wan26ai's "public" flag (its public galleries): off unless the server's admins turn it on.
+    public_gallery: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,6 +136,8 @@ def build_services(
         alerts=notices,
         refusals=moderation,
         callback_url_for=callback_url_for,
+        # Only wan26ai has a "public" flag; other providers never see the setting read.
+        public_for=settings.public_gallery if provider.info.name == "wan26ai" else None,
         settings=RunnerSettings(
             poll_interval=config.provider.poll_interval_seconds,
             job_timeout=timedelta(minutes=config.provider.job_timeout_minutes),
