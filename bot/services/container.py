@@ -149,6 +149,12 @@ def build_services(
             poll_stretch=CALLBACK_FALLBACK_STRETCH if config.callbacks.enabled else 1.0,
             step_wait_seconds=config.loop.tick_seconds,
             poll_patience=config.provider.poll_patience,
+            # Twice the longest request a step makes (a create or status call, a result download),
+            # and several ticks, so the heartbeat (each third of it) never lets a live claim lapse.
+            lease_seconds=max(
+                2 * max(config.provider.request_timeout_seconds, config.delivery.download_timeout_seconds),
+                6 * config.loop.tick_seconds,
+            ),
         ),
     )
     # Plain http downloads only when the provider itself is plain http (a local test server).

@@ -19,6 +19,14 @@ body, or a crash while the request was on the wire):
     task. The job ends, the member's credits are released, and the operator is warned in the
     log with the job id so a stray task can be reconciled. The member is never charged for it.
 
+Across processes every step works under a lease on its job (``JobRepository.claim``): claimed in
+the due scan or at admission, renewed by a heartbeat while the step runs, checked again just
+before each create, status check and post, and passed as a fencing epoch to every write, so a
+process that stalled past its lease can neither call out again nor write. A dead process's jobs
+are taken over when its leases run out; the "find my earlier post" path and the message nonces
+make the new owner deliver exactly once. A wan26ai create that may be on the wire is never
+resent by the new owner either: it ends as unconfirmed, exactly as after a restart.
+
 A task id the provider did give is never dropped: if writing it fails, it is kept in memory and
 written on the next ticks. And no job is timed out on the clock alone: past the limit it gets one
 last status check, and a finished render is delivered.
@@ -28,9 +36,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -63,8 +73,8 @@ from bot.providers.base import (
 from bot.services.credits import CreditService
 from bot.services.events import DeliveryError, JobEvents, OperatorAlerts, RefusalLog
 from bot.services.runner_queue import QueueAdmission
-from bot.services.runner_reschedule import Reschedule
-from bot.storage.db import Database
+from bot.services.runner_reschedule import LeaseLost, Reschedule
+from bot.storage.db import Database, Tx
 from bot.storage.jobs import JobRepository
 
 log = logging.getLogger(__name__)
@@ -109,6 +119,12 @@ class RunnerSettings:
     step_wait_seconds: float = 5.0
     # Later status gaps as a share of the time rendered so far (provider.poll_patience).
     poll_patience: float = DEFAULT_PATIENCE
+    # How long a claim on a job lasts unless renewed: at least twice the longest request a step
+    # makes (the container derives it), so a live process renews (every third of it) long before.
+    lease_seconds: float = 600.0
+    # This process among those sharing the database. A restarted process with the same name takes
+    # its own leases back at once; others wait for them to run out.
+    owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
 
 @dataclass(slots=True)
@@ -186,6 +202,7 @@ class JobRunner:
         self._unfinished: set[asyncio.Future[None]] = set()
         self._unfinished_jobs: set[int] = set()
         self.queue = QueueAdmission(
+            db,
             jobs,
             max_in_flight=settings.max_in_flight,
             job_timeout=settings.job_timeout,
@@ -201,6 +218,9 @@ class JobRunner:
         # Rendering jobs whose bar and ETA are due a refresh without a status check: job id → when.
         # In memory: after a restart the next status check starts it again.
         self._refresh_at: dict[int, datetime] = {}
+        # The jobs whose steps run now, and the epoch each one's claim set (the fencing token).
+        self._leases: dict[int, int] = {}
+        self._renewed_at: datetime | None = None
 
     # --- the loop body -----------------------------------------------------------------------
 
@@ -211,15 +231,21 @@ class JobRunner:
         now = self.clock()
         if self._unrecorded:
             await self._record_unrecorded(report)
+        await self._heartbeat(now)
+        busy = self._busy | self._unfinished_jobs
+        until = self._lease_until()
+        owner = self.settings.owner
         try:
-            due = await self.jobs.due(now, self.settings.batch_size)
-            queue, in_flight = await self.queue.read(now)
+            candidates = [job for job in await self.jobs.due(now, self.settings.batch_size, owner=owner)]
+            candidates = [job for job in candidates if job.id not in busy]
+            claimed = await self.jobs.claim([job.id for job in candidates], owner=owner, until=until, now=now)
+            due = [replace(job, lease_epoch=claimed[job.id]) for job in candidates if job.id in claimed]
+            to_send, still_waiting = await self.queue.admit(now, owner=owner, until=until, busy=busy)
         except Exception:
             log.exception("could not read due jobs; trying again next tick")
             report.errors += 1
             return report
-        to_send, still_waiting = self.queue.take(queue or [], in_flight, now)
-        work = [job for job in due + to_send if job.id not in self._unfinished_jobs]
+        work = due + to_send
         report.due = len(work)
         limit = asyncio.Semaphore(self.settings.concurrency)
 
@@ -233,7 +259,7 @@ class JobRunner:
 
         if work:
             await self._wait_bounded({job.id: run(job) for job in work})
-        places = self.queue.changed_places(still_waiting) if queue is not None else []
+        places = self.queue.changed_places(still_waiting) if still_waiting is not None else []
         if places:
             await asyncio.gather(*(show_place(job, position) for job, position in places))
         await self._edit_held(now)
@@ -273,22 +299,72 @@ class JobRunner:
             self.queue.read_again()
 
     async def check_now(self, job_id: int) -> bool:
-        """Look at one job at once (a completion callback said it may be done). True if it was stepped."""
+        """Look at one job at once (a completion callback said it may be done). True if it was stepped.
+
+        Only with its lease: if another process is stepping the job, that one sees the news."""
         job = await self.jobs.get(job_id)
         if job is None or job.state not in (JobState.SUBMITTED, JobState.RENDERING) or job.id in self._busy:
             return False
-        await self._step_safely(job, TickReport())
+        now = self.clock()
+        claimed = await self.jobs.claim([job_id], owner=self.settings.owner, until=self._lease_until(), now=now)
+        if job_id not in claimed:
+            return False
+        await self._step_safely(replace(job, lease_epoch=claimed[job_id]), TickReport())
         return True
+
+    # --- leases ------------------------------------------------------------------------------
+
+    def _lease_fields(self, job_id: int) -> dict[str, Any]:
+        """Columns that extend a lease in a fenced write (only when this step holds one)."""
+        return {"lease_until": self._lease_until()} if job_id in self._leases else {}
+
+    def _lease_until(self) -> datetime:
+        return self.clock() + timedelta(seconds=self.settings.lease_seconds)
+
+    async def _heartbeat(self, now: datetime) -> None:
+        """Renew the leases of the steps still running, every third of the lease."""
+        if not self._leases:
+            return
+        if self._renewed_at is not None and (now - self._renewed_at).total_seconds() < self.settings.lease_seconds / 3:
+            return
+        try:
+            await self.jobs.renew(list(self._leases), owner=self.settings.owner, until=self._lease_until())
+            self._renewed_at = now
+        except Exception:
+            log.warning("could not renew job leases; trying again next tick", exc_info=True)
+
+    async def _hold(self, job_id: int) -> None:
+        """Just before an external call: still ours? (extended by a lease's length). Raises LeaseLost."""
+        epoch = self._leases.get(job_id)
+        if epoch is None:
+            return
+        if not await self.jobs.hold(job_id, owner=self.settings.owner, epoch=epoch, until=self._lease_until()):
+            raise LeaseLost(job_id)
+
+    async def _transition(self, tx: Tx, job_id: int, from_states: Any, to_state: JobState, **fields: Any) -> bool:
+        return await self.jobs.transition(tx, job_id, from_states, to_state, epoch=self._leases.get(job_id), **fields)
+
+    async def _update_in(self, tx: Tx, job_id: int, *, expect_state: JobState | None = None, **fields: Any) -> bool:
+        return await self.jobs.update_in(
+            tx, job_id, expect_state=expect_state, epoch=self._leases.get(job_id), **fields
+        )
+
+    async def _update(self, job_id: int, *, expect_state: JobState | None = None, **fields: Any) -> bool:
+        async with self.db.transaction() as tx:
+            return await self._update_in(tx, job_id, expect_state=expect_state, **fields)
 
     async def _step_safely(self, job: Job, report: TickReport) -> None:
         if job.id in self._busy:
             return
         self._busy.add(job.id)
+        self._leases[job.id] = job.lease_epoch
         try:
             try:
                 await self.step(job, report)
             except Reschedule as later:
                 await self._reschedule(job, later)
+        except LeaseLost:
+            log.warning("job taken over by another process %s: this one stalled past its lease", _who(job))
         except Exception:
             report.errors += 1
             self.stats.step_errors += 1
@@ -299,13 +375,17 @@ class JobRunner:
                 log.exception("job reschedule failed %s", _who(job))
         finally:
             self._busy.discard(job.id)
+            self._leases.pop(job.id, None)
 
     async def _reschedule(self, job: Job, later: Reschedule) -> None:
         """The one place a job is looked at again later (see ``Reschedule``)."""
-        await self.jobs.update(
+        # The lease goes with it: whichever process is free when the time comes takes the job.
+        await self._update(
             job.id,
             expect_state=later.expect_state,
             next_check_at=self.clock() + timedelta(seconds=later.delay),
+            lease_owner=None,
+            lease_until=None,
             **later.fields,
         )
         if later.what is not None:
@@ -326,7 +406,7 @@ class JobRunner:
             await self._show_end(job.id)  # the last progress edit waited for the edit gap
         else:
             # Nothing left to do; clear the schedule so the due scan never sees it again.
-            await self.jobs.update(job.id, next_check_at=None)
+            await self._update(job.id, next_check_at=None)
 
     # --- submit ------------------------------------------------------------------------------
 
@@ -368,12 +448,14 @@ class JobRunner:
 
         # Persist "a create may be on the wire" before sending it.
         async with self.db.transaction() as tx:
-            marked = await self.jobs.update_in(
+            marked = await self._update_in(
                 tx,
                 job.id,
                 expect_state=JobState.ACCEPTED,
                 submit_in_flight=True,
                 submit_attempts=job.submit_attempts + 1,
+                # Fenced: this write is the lease check before the create, and extends it.
+                **self._lease_fields(job.id),
             )
         if not marked:
             return  # cancelled meanwhile
@@ -413,7 +495,7 @@ class JobRunner:
             estimate = await self.estimate(job.spec)
             first_check = first_check_delay(estimate, self.settings.poll_interval, stretch=self.settings.poll_stretch)
             async with self.db.transaction() as tx:
-                moved = await self.jobs.transition(
+                moved = await self._transition(
                     tx,
                     job.id,
                     [JobState.ACCEPTED],
@@ -490,6 +572,7 @@ class JobRunner:
         assert job.provider_task_id is not None
         report.checked += 1
         self.stats.status_checks += 1
+        await self._hold(job.id)
         try:
             status = await self.provider.status(job.provider_task_id)
         except TaskNotFound as error:
@@ -530,7 +613,7 @@ class JobRunner:
         now = self.clock()
         if status.state is TaskState.SUCCEEDED and status.video_urls:
             async with self.db.transaction() as tx:
-                moved = await self.jobs.transition(
+                moved = await self._transition(
                     tx,
                     job.id,
                     [JobState.SUBMITTED, JobState.RENDERING],
@@ -579,7 +662,7 @@ class JobRunner:
         )
         new_state = JobState.RENDERING if status.state is TaskState.RUNNING else job.state
         async with self.db.transaction() as tx:
-            await self.jobs.transition(
+            await self._transition(
                 tx,
                 job.id,
                 [job.state],
@@ -595,7 +678,10 @@ class JobRunner:
     async def _deliver(self, job: Job, report: TickReport) -> None:
         if job.state is JobState.SUCCEEDED:
             async with self.db.transaction() as tx:
-                moved = await self.jobs.transition(tx, job.id, [JobState.SUCCEEDED], JobState.DELIVERING)
+                # Fenced, and extends the lease: the check before the post.
+                moved = await self._transition(
+                    tx, job.id, [JobState.SUCCEEDED], JobState.DELIVERING, **self._lease_fields(job.id)
+                )
             if not moved:
                 return
             fresh = await self.jobs.get(job.id)
@@ -604,6 +690,7 @@ class JobRunner:
             job = fresh
         elif job.state is JobState.DELIVERING:
             # A post may already have happened before a crash: look before posting again.
+            await self._hold(job.id)
             try:
                 existing = await self.events.find_delivery(job)
             except DeliveryError as error:
@@ -612,6 +699,7 @@ class JobRunner:
             if existing is not None:
                 await self._finish_delivery(job, existing, report, as_link=None)
                 return
+            await self._hold(job.id)
         else:
             return
 
@@ -625,7 +713,7 @@ class JobRunner:
     async def _finish_delivery(self, job: Job, message_id: int, report: TickReport, *, as_link: bool | None) -> None:
         now = self.clock()
         async with self.db.transaction() as tx:
-            moved = await self.jobs.transition(
+            moved = await self._transition(
                 tx,
                 job.id,
                 [JobState.DELIVERING],
@@ -700,7 +788,7 @@ class JobRunner:
         if billed is not None:
             extra["provider_billed"] = billed
         async with self.db.transaction() as tx:
-            moved = await self.jobs.transition(
+            moved = await self._transition(
                 tx,
                 job.id,
                 _OPEN_STATES,
@@ -726,6 +814,7 @@ class JobRunner:
             await self._notify_ended(ended)
 
     async def _notify_ended(self, job: Job, *, may_be_posted: bool = False) -> None:
+        await self._hold(job.id)
         try:
             if may_be_posted and await self.events.find_notice(job) is not None:
                 log.info("job=%d: the member was already told; not telling again", job.id)
@@ -737,7 +826,7 @@ class JobRunner:
                 delay = backoff_delay(attempt, self.settings.poll_interval)
                 raise Reschedule(delay, fields={"check_attempts": attempt}) from None
             log.error("job end notice gave up %s: %s", _who(job), error.detail)
-        await self.jobs.update(job.id, notified=True, next_check_at=None)
+        await self._update(job.id, notified=True, next_check_at=None)
         await self._show_end(job.id)
 
     # --- helpers -----------------------------------------------------------------------------
@@ -763,7 +852,7 @@ class JobRunner:
         except Exception:
             log.warning("job progress update failed %s", _who(job), exc_info=True)
             return False
-        await self.jobs.update(job_id, progress_edited_at=now)
+        await self._update(job_id, progress_edited_at=now)
         await self._plan_refresh(job, now)
         return True
 
@@ -802,16 +891,16 @@ class JobRunner:
         Within the edit gap of the previous edit, the job is looked at again once the gap has passed
         (a timestamp in SQLite, so a restart does it too); a failed edit is not retried."""
         if await self._progress(job_id, force=True):
-            await self.jobs.update(job_id, next_check_at=None)
+            await self._update(job_id, next_check_at=None)
             return
         job = await self.jobs.get(job_id)
         if job is None or not _end_not_shown(job) or job.progress_edited_at is None:
             return
         allowed_at = job.progress_edited_at + timedelta(seconds=MIN_PROGRESS_EDIT_GAP_SECONDS)
         if allowed_at > self.clock():
-            await self.jobs.update(job_id, next_check_at=allowed_at)
+            await self._update(job_id, next_check_at=allowed_at)
         else:
-            await self.jobs.update(job_id, next_check_at=None)
+            await self._update(job_id, next_check_at=None)
 
     async def estimate(self, spec: VideoSpec) -> RenderEstimate:
         """What recent renders of this shape say about the next one (cached a minute per shape)."""

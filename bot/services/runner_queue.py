@@ -4,18 +4,30 @@ Jobs waiting for the provider (state ``accepted``) are not in the due scan: each
 queue (``JobRepository.waiting``, round robin between members) and sends the first jobs that fit
 under ``max_in_flight``, the number of jobs at the provider at once across all servers. The rest
 keep their place, and their progress messages show it (edited only when the place changes).
+
+Across processes the limit is global: admission reads the jobs in flight and the queue, and
+claims the jobs it sends, in one transaction under a transaction-level advisory lock, so only one
+process admits at a time and a job it admitted counts as in flight for every other one (its lease
+on a due queued job) until the create is marked on the wire.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.domain.models import Job
+from bot.storage.db import Database
 from bot.storage.jobs import JobRepository
+
+QUEUE_DISPATCH_LOCK: tuple[object, ...] = ("queue-dispatch",)
 
 
 class QueueAdmission:
-    def __init__(self, jobs: JobRepository, *, max_in_flight: int, job_timeout: timedelta, refresh_seconds: float):
+    def __init__(
+        self, db: Database, jobs: JobRepository, *, max_in_flight: int, job_timeout: timedelta, refresh_seconds: float
+    ):
+        self.db = db
         self.jobs = jobs
         self.max_in_flight = max_in_flight
         self.job_timeout = job_timeout
@@ -24,23 +36,42 @@ class QueueAdmission:
         self._shown: dict[int, int] = {}
         self._read_at: datetime | None = None
 
-    async def read(self, now: datetime) -> tuple[list[Job] | None, int]:
-        """The waiting jobs in round-robin order, and the jobs in flight; only when it can matter.
+    async def admit(
+        self, now: datetime, *, owner: str, until: datetime, busy: set[int]
+    ) -> tuple[list[Job], list[Job] | None]:
+        """The jobs to send now, claimed for ``owner`` (their ``lease_epoch`` is the claim's), and the
+        jobs still waiting in order, or ``None`` when the queue was not read (places stay as shown).
 
         Ordering the queue reads every open job, so a tick does it only when a job waits and either a
         provider slot is free or the shown places are due a refresh: an idle tick stays one index
-        probe plus the due scan, however many jobs are in flight. ``None``: not read, the places
-        shown stay as they are.
+        probe plus the due scan, however many jobs are in flight. ``busy``: this process's jobs whose
+        steps still run; they are neither claimed again nor shown as waiting.
         """
         if not await self.jobs.has_waiting():
             self._read_at = None
-            return [], 0
-        in_flight = await self.jobs.in_flight()
+            return [], []
         refresh_due = self._read_at is None or (now - self._read_at).total_seconds() >= self.refresh_seconds
-        if in_flight >= self.max_in_flight and not refresh_due:
-            return None, in_flight
+        if not refresh_due and await self.jobs.in_flight() >= self.max_in_flight:
+            return [], None
         self._read_at = now
-        return await self.jobs.waiting(), in_flight
+        async with self.db.transaction() as tx:
+            await tx.lock(QUEUE_DISPATCH_LOCK)
+            in_flight = await self.jobs.in_flight_in(tx, now, owner)
+            queue = await self.jobs.waiting_in(tx)
+            mine = [job for job in queue if job.id in busy]
+            # Ours still being sent hold a slot unless the database counts them already.
+            in_flight += sum(1 for job in mine if not (job.submit_in_flight or job.create_unanswered))
+            free = [job for job in queue if job.id not in busy and not self._held_elsewhere(job, owner, now)]
+            to_send, waiting = self.take(free, in_flight, now)
+            claimed = await self.jobs.claim_in(tx, [job.id for job in to_send], owner=owner, until=until, now=now)
+        sent = [replace(job, lease_owner=owner, lease_epoch=claimed[job.id]) for job in to_send if job.id in claimed]
+        return sent, waiting
+
+    def _held_elsewhere(self, job: Job, owner: str, now: datetime) -> bool:
+        """Another live process is sending this job (its place in line is over)."""
+        if self.db.sole_process or job.lease_until is None or job.lease_owner == owner:
+            return False
+        return job.lease_until > now
 
     def take(self, queue: list[Job], in_flight: int, now: datetime) -> tuple[list[Job], list[Job]]:
         """Split the queue (already in round-robin order) into jobs to step now and jobs that wait.

@@ -22,3 +22,8 @@ class Reschedule(Exception):
     expect_state: JobState | None = None
     #: Columns written with the new ``next_check_at`` (the attempt counter, flags).
     fields: dict[str, Any] = field(default_factory=dict)
+
+
+class LeaseLost(Exception):
+    """Another process took this job over (this one stalled past its lease): the step stops
+    before its next external call and writes nothing more; the new owner carries on."""
