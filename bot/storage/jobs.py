@@ -30,6 +30,8 @@ _QUALIFIED_COLUMNS = ", ".join(f"jobs.{name.strip()}" for name in _COLUMNS.split
 # A lease is free when nobody holds it or its holder let it run out. On a database only this
 # process can use (SQLite under its process lock) every lease is free: its holders are dead.
 _LEASE_FREE = "(lease_until IS NULL OR lease_until <= ? OR lease_owner = ?)"
+# "Free at" this moment on such a database: later than any lease.
+_EVERY_LEASE = 1e18
 
 
 def _fence(epoch: int | None) -> tuple[str, list[Any]]:
@@ -251,7 +253,7 @@ class JobRepository:
         ids = list(job_ids)
         if not ids:
             return {}
-        free_at = 0.0 if self.db.sole_process else to_ts(now)
+        free_at = _EVERY_LEASE if self.db.sole_process else to_ts(now)
         marks = ", ".join("?" for _ in ids)
         rows = await tx.fetchall(
             "UPDATE jobs SET lease_owner = ?, lease_until = ?, lease_epoch = lease_epoch + 1"
@@ -314,7 +316,7 @@ class JobRepository:
         Jobs still waiting for a provider slot (state ``accepted``) are left out: ``waiting`` reads
         them in queue order, so a long queue never crowds status checks out of a tick's batch.
         """
-        free_at = 0.0 if self.db.sole_process else to_ts(now)
+        free_at = _EVERY_LEASE if self.db.sole_process else to_ts(now)
         rows = await self.db.fetchall(
             f"SELECT {_COLUMNS} FROM jobs WHERE next_check_at IS NOT NULL AND state <> 'accepted'"
             f" AND next_check_at <= ? AND {_LEASE_FREE} ORDER BY next_check_at LIMIT ?",

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
+import pytest
 
 from bot.domain.models import Job, JobState
 from bot.providers.factory import build_provider
@@ -26,11 +27,11 @@ LEASE_SECONDS = 20.0
 
 
 @asynccontextmanager
-async def second_process(rig: Rig) -> AsyncIterator[Services]:
+async def second_process(rig: Rig, *, single_process: bool = False) -> AsyncIterator[Services]:
     """Another bot on the same database: its own Database, HTTP session and provider adapter.
     It shares only what two processes share: the database, the provider, Discord, the clock."""
     config = rig.services.config
-    db = await Database.open(config.database.target)
+    db = await Database.open(config.database.target, single_process=single_process)
     try:
         async with aiohttp.ClientSession() as session:
             adapter = build_provider(config.provider, session, rig.clock)
@@ -180,3 +181,24 @@ async def test_two_processes_never_have_more_than_max_in_flight_at_the_provider(
         assert sorted(rig.events.delivered.values()) == [1] * 6
         assert len(rig.server.requests_to("generate")) == 6
         assert await rig.money_problems() == []
+
+
+@pytest.mark.sqlite_only
+async def test_the_one_process_on_a_sqlite_file_takes_a_dead_processes_leases_at_once(tmp_path: Any) -> None:
+    # The bot holds the file's process lock, so whoever left a lease in it is dead: no waiting.
+    async with open_rig(tmp_path) as rig:
+        rig.server.render_seconds = 600
+        a = name(rig.services.runner, "process-a")
+        accepted = await rig.accept(member_id=1)
+        await tick_until(rig, a, lambda j: j.state is JobState.SUBMITTED, accepted.id)
+        stall(a, "status")
+        await tick_until(rig, a, lambda j: j.id in a._leases, accepted.id)
+        async with second_process(rig, single_process=True) as restarted:
+            b = name(restarted.runner, "process-b")
+            rig.clock.advance(2)
+            await b.tick()  # well within A's lease
+            taken = await job(rig, accepted.id)
+            assert taken.state is JobState.RENDERING and taken.lease_owner == "process-b"  # checked by B
+            assert taken.lease_epoch > 2
+        for step in list(a._unfinished):
+            step.cancel()
