@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -202,3 +203,23 @@ async def test_the_one_process_on_a_sqlite_file_takes_a_dead_processes_leases_at
             assert taken.lease_epoch > 2
         for step in list(a._unfinished):
             step.cancel()
+
+
+async def test_jobs_another_process_admitted_hold_their_slots_until_its_leases_run_out(tmp_path: Any) -> None:
+    async with open_rig(tmp_path) as rig, second_process(rig) as other:
+        a = name(rig.services.runner, "process-a", max_in_flight=2)
+        b = name(other.runner, "process-b", max_in_flight=2)
+        for member in range(1, 5):
+            await rig.accept(member_id=member)
+        # A admits two jobs and dies before sending them (it never steps them).
+        until = rig.clock() + timedelta(seconds=LEASE_SECONDS)
+        sent, waiting = await a.queue.admit(rig.clock(), owner="process-a", until=until, busy=set())
+        assert len(sent) == 2 and waiting is not None and len(waiting) == 2
+
+        rig.clock.advance(2)
+        await b.tick()
+        assert rig.server.requests_to("generate") == []  # both slots are A's while its leases last
+
+        rig.clock.advance(LEASE_SECONDS)
+        await b.tick()
+        assert len(rig.server.requests_to("generate")) == 2  # B takes them over: still two at a time
