@@ -236,8 +236,9 @@ class JobRunner:
         until = self._lease_until()
         owner = self.settings.owner
         try:
-            candidates = [job for job in await self.jobs.due(now, self.settings.batch_size, owner=owner)]
-            candidates = [job for job in candidates if job.id not in busy]
+            found = await self.jobs.due(now, self.settings.batch_size, owner=owner)
+            # Never claimed again while this process steps it: a new epoch would fence our own step.
+            candidates = [job for job in found if job.id not in busy]
             claimed = await self.jobs.claim([job.id for job in candidates], owner=owner, until=until, now=now)
             due = [replace(job, lease_epoch=claimed[job.id]) for job in candidates if job.id in claimed]
             to_send, still_waiting = await self.queue.admit(now, owner=owner, until=until, busy=busy)
