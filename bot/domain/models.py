@@ -144,6 +144,12 @@ class Job:
     provider_refunded: int | None = None
     # A create got no usable answer: a paid task may exist under this job's Idempotency-Key.
     create_unanswered: bool = False
+    # The process working on it, until when, and the fencing epoch its claim set (bot/storage/jobs.py).
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
+    lease_epoch: int = 0
+    # The Discord interaction that asked for it (one job per interaction, whichever process got it).
+    interaction_id: int | None = None
 
     @property
     def cancellable(self) -> bool:
@@ -195,6 +201,8 @@ class GuildSettings:
     budget_cap: int | None = None  # 0 = no cap, chosen by the server's admins
     budget_period: Period | None = None
     admin_channel_id: int | None = None
+    # wan26ai's "public" flag (its public galleries): off unless the server's admins turn it on.
+    public_gallery: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -149,6 +149,17 @@ class AdminService:
             await self._record(tx, guild_id, actor_id, now, f"admin channel {shown}")
         log.info("admin channel set guild=%d channel=%s by=%d", guild_id, channel_id, actor_id)
 
+    # --- provider options ------------------------------------------------------------------------
+
+    async def set_public_gallery(self, guild_id: int, on: bool, *, actor_id: int) -> None:
+        """wan26ai's "public" flag for this server's next jobs (other providers have none)."""
+        now = self.clock()
+        async with self.db.transaction() as tx:
+            # bool → int: the column is 0/1 on both backends.
+            await self.settings.update_in(tx, guild_id, at=now, actor_id=actor_id, public_gallery=int(on))
+            await self._record(tx, guild_id, actor_id, now, f"public gallery {'on' if on else 'off'}")
+        log.info("public gallery set guild=%d on=%s by=%d", guild_id, on, actor_id)
+
 
 def _check_amount(amount: int, maximum: int, what: str) -> None:
     if not 0 <= amount <= maximum:

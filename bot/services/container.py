@@ -162,6 +162,8 @@ def build_services(
         alerts=notices,
         refusals=moderation,
         callback_url_for=callback_url_for,
+        # Only wan26ai has a "public" flag; other providers never see the setting read.
+        public_for=settings.public_gallery if provider.info.name == "wan26ai" else None,
         settings=RunnerSettings(
             poll_interval=config.provider.poll_interval_seconds,
             job_timeout=timedelta(minutes=config.provider.job_timeout_minutes),
@@ -173,6 +175,12 @@ def build_services(
             poll_stretch=CALLBACK_FALLBACK_STRETCH if config.callbacks.enabled else 1.0,
             step_wait_seconds=config.loop.tick_seconds,
             poll_patience=config.provider.poll_patience,
+            # Twice the longest request a step makes (a create or status call, a result download),
+            # and several ticks, so the heartbeat (each third of it) never lets a live claim lapse.
+            lease_seconds=max(
+                2 * max(config.provider.request_timeout_seconds, config.delivery.download_timeout_seconds),
+                6 * config.loop.tick_seconds,
+            ),
         ),
     )
     # Plain http downloads only when the provider itself is plain http (a local test server).

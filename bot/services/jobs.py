@@ -18,7 +18,7 @@ from bot.domain.models import Balance, Job, JobState, VideoSpec
 from bot.domain.pricing import PriceList, needs_confirmation, price_of
 from bot.errors import Conflict, InsufficientCredits, NotFound, NotPermitted, UserFacingError
 from bot.services.credits import CreditService, MemberContext
-from bot.storage.db import Database, Tx, member_lock
+from bot.storage.db import Database, IntegrityError, Tx, member_lock
 from bot.storage.jobs import JobRepository
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,8 @@ class JobRequest:
     parent_job_id: int | None = None
     # For a thread: the channel it belongs to (a server's allowed channels include their threads).
     parent_channel_id: int | None = None
+    # The Discord interaction that asked: one job per interaction, whichever process receives it.
+    interaction_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +166,24 @@ class JobService:
             raise
 
     async def _accept(self, request: JobRequest) -> Accepted:
+        await self._not_made_yet(request)
+        try:
+            return await self._accept_once(request)
+        except IntegrityError:
+            # Another process inserted a job for this interaction first; this transaction held nothing.
+            await self._not_made_yet(request)
+            raise
+
+    async def _not_made_yet(self, request: JobRequest) -> None:
+        """Discord may hand one interaction to two processes (a session handover): the second one
+        says the job is already being made, and holds nothing."""
+        if request.interaction_id is None:
+            return
+        made = await self.jobs.by_interaction(request.interaction_id)
+        if made is not None:
+            raise Conflict(f"This request is already being made: job #{made.id}. Nothing more was charged.")
+
+    async def _accept_once(self, request: JobRequest) -> Accepted:
         await self.run_checks(request)
         price = self.price(request.spec)
         now = self.clock()
@@ -183,6 +203,7 @@ class JobService:
                 next_check_at=now,
                 parent_job_id=request.parent_job_id,
                 callback_token=new_callback_token(),
+                interaction_id=request.interaction_id,
             )
             await self.credits.hold_in(
                 tx, guild_id=request.guild_id, member_id=member_id, job_id=job_id, amount=price, at=now

@@ -6,10 +6,9 @@ with all jobs in flight. Every step is a compare-and-set on the job's state with
 effect in the same transaction, and every wait is a timestamp in SQLite, so a restart picks
 each job up exactly where it stopped.
 
-Jobs waiting for the provider (state ``accepted``) are not in the due scan: each tick reads
-the queue (``JobRepository.waiting``, round robin between members) and sends the first jobs
-that fit under ``max_in_flight``, the number of jobs at the provider at once across all servers.
-The rest keep their place, and their progress messages show it.
+Jobs waiting for the provider (state ``accepted``) are admitted by ``runner_queue``; how a
+provider's "no" ends a job is the domain's table (``bot.domain.outcomes``); every "look again
+later" is a ``Reschedule`` raised inside the step and written in one place (``_step_safely``).
 
 Provider policy on a create whose answer was lost (timeout, dropped connection, garbled
 body, or a crash while the request was on the wire):
@@ -20,6 +19,14 @@ body, or a crash while the request was on the wire):
     task. The job ends, the member's credits are released, and the operator is warned in the
     log with the job id so a stray task can be reconciled. The member is never charged for it.
 
+Across processes every step works under a lease on its job (``JobRepository.claim``): claimed in
+the due scan or at admission, renewed by a heartbeat while the step runs, checked again just
+before each create, status check and post, and passed as a fencing epoch to every write, so a
+process that stalled past its lease can neither call out again nor write. A dead process's jobs
+are taken over when its leases run out; the "find my earlier post" path and the message nonces
+make the new owner deliver exactly once. A wan26ai create that may be on the wire is never
+resent by the new owner either: it ends as unconfirmed, exactly as after a restart.
+
 A task id the provider did give is never dropped: if writing it fails, it is kept in memory and
 written on the next ticks. And no job is timed out on the clock alone: past the limit it gets one
 last status check, and a finished render is delivered.
@@ -29,14 +36,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain.clock import Clock
 from bot.domain.models import Job, JobState, VideoSpec
+from bot.domain.outcomes import ProviderProblem, outcome_for
 from bot.domain.schedule import (
     DEFAULT_PATIENCE,
     RenderEstimate,
@@ -47,7 +57,6 @@ from bot.domain.schedule import (
 )
 from bot.providers.base import (
     AmbiguousSubmitError,
-    PermanentProviderError,
     Provider,
     ProviderAuthError,
     ProviderError,
@@ -63,7 +72,9 @@ from bot.providers.base import (
 )
 from bot.services.credits import CreditService
 from bot.services.events import DeliveryError, JobEvents, OperatorAlerts, RefusalLog
-from bot.storage.db import Database
+from bot.services.runner_queue import QueueAdmission
+from bot.services.runner_reschedule import LeaseLost, Reschedule
+from bot.storage.db import Database, Tx
 from bot.storage.jobs import JobRepository
 
 log = logging.getLogger(__name__)
@@ -108,6 +119,12 @@ class RunnerSettings:
     step_wait_seconds: float = 5.0
     # Later status gaps as a share of the time rendered so far (provider.poll_patience).
     poll_patience: float = DEFAULT_PATIENCE
+    # How long a claim on a job lasts unless renewed: at least twice the longest request a step
+    # makes (the container derives it), so a live process renews (every third of it) long before.
+    lease_seconds: float = 600.0
+    # This process among those sharing the database. A restarted process with the same name takes
+    # its own leases back at once; others wait for them to run out.
+    owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
 
 @dataclass(slots=True)
@@ -184,9 +201,13 @@ class JobRunner:
         # Steps a tick stopped waiting for, and the jobs they are for: no later tick steps them twice.
         self._unfinished: set[asyncio.Future[None]] = set()
         self._unfinished_jobs: set[int] = set()
-        # Queue positions last shown per waiting job, so a message is edited only when its place changes.
-        self._shown_positions: dict[int, int] = {}
-        self._queue_read_at: datetime | None = None
+        self.queue = QueueAdmission(
+            db,
+            jobs,
+            max_in_flight=settings.max_in_flight,
+            job_timeout=settings.job_timeout,
+            refresh_seconds=settings.progress_edit_seconds,
+        )
         # Task ids the provider gave that the database could not record yet (busy, locked, full):
         # job id → (job, the create's answer, when it came, attempt). Retried first on every tick.
         self._unrecorded: dict[int, tuple[Job, SubmitResult, datetime, int]] = {}
@@ -197,6 +218,9 @@ class JobRunner:
         # Rendering jobs whose bar and ETA are due a refresh without a status check: job id → when.
         # In memory: after a restart the next status check starts it again.
         self._refresh_at: dict[int, datetime] = {}
+        # The jobs whose steps run now, and the epoch each one's claim set (the fencing token).
+        self._leases: dict[int, int] = {}
+        self._renewed_at: datetime | None = None
 
     # --- the loop body -----------------------------------------------------------------------
 
@@ -207,15 +231,22 @@ class JobRunner:
         now = self.clock()
         if self._unrecorded:
             await self._record_unrecorded(report)
+        await self._heartbeat(now)
+        busy = self._busy | self._unfinished_jobs
+        until = self._lease_until()
+        owner = self.settings.owner
         try:
-            due = await self.jobs.due(now, self.settings.batch_size)
-            queue, in_flight = await self._read_queue(now)
+            found = await self.jobs.due(now, self.settings.batch_size, owner=owner)
+            # Never claimed again while this process steps it: a new epoch would fence our own step.
+            candidates = [job for job in found if job.id not in busy]
+            claimed = await self.jobs.claim([job.id for job in candidates], owner=owner, until=until, now=now)
+            due = [replace(job, lease_epoch=claimed[job.id]) for job in candidates if job.id in claimed]
+            to_send, still_waiting = await self.queue.admit(now, owner=owner, until=until, busy=busy)
         except Exception:
             log.exception("could not read due jobs; trying again next tick")
             report.errors += 1
             return report
-        to_send, still_waiting = self._take_from_queue(queue or [], in_flight, now)
-        work = [job for job in due + to_send if job.id not in self._unfinished_jobs]
+        work = due + to_send
         report.due = len(work)
         limit = asyncio.Semaphore(self.settings.concurrency)
 
@@ -229,7 +260,7 @@ class JobRunner:
 
         if work:
             await self._wait_bounded({job.id: run(job) for job in work})
-        places = self._changed_positions(still_waiting) if queue is not None else []
+        places = self.queue.changed_places(still_waiting) if still_waiting is not None else []
         if places:
             await asyncio.gather(*(show_place(job, position) for job, position in places))
         await self._edit_held(now)
@@ -260,94 +291,106 @@ class JobRunner:
         if self._unfinished:
             await asyncio.wait(set(self._unfinished), timeout=grace_seconds)
 
-    async def _read_queue(self, now: datetime) -> tuple[list[Job] | None, int]:
-        """The waiting jobs in round-robin order, and the jobs in flight; only when it can matter.
-
-        Ordering the queue reads every open job, so a tick does it only when a job waits and either a
-        provider slot is free or the shown places are due a refresh: an idle tick stays one index
-        probe plus the due scan, however many jobs are in flight.
-        """
-        if not await self.jobs.has_waiting():
-            self._queue_read_at = None
-            return [], 0
-        in_flight = await self.jobs.in_flight()
-        refresh_due = (
-            self._queue_read_at is None
-            or (now - self._queue_read_at).total_seconds() >= self.settings.progress_edit_seconds
-        )
-        if in_flight >= self.settings.max_in_flight and not refresh_due:
-            return None, in_flight  # not read: the places shown stay as they are
-        self._queue_read_at = now
-        return await self.jobs.waiting(), in_flight
-
-    def _take_from_queue(self, queue: list[Job], in_flight: int, now: datetime) -> tuple[list[Job], list[Job]]:
-        """Split the queue (already in round-robin order) into jobs to step now and jobs that wait.
-
-        A job whose create may be on the wire already holds a slot (it is counted in ``in_flight``)
-        and is stepped to resolve it; a job past its timeout is stepped to end it; otherwise the
-        first due jobs take the free slots. A job backing off after a 429 keeps its place without
-        holding a slot, so the jobs behind it go first.
-        """
-        free = max(0, self.settings.max_in_flight - in_flight)
-        to_send: list[Job] = []
-        waiting: list[Job] = []
-        for job in queue:
-            due = job.next_check_at is not None and job.next_check_at <= now
-            if job.submit_in_flight or job.accepted_at + self.settings.job_timeout <= now:
-                to_send.append(job)
-            elif due and job.create_unanswered:
-                to_send.append(job)  # resolving a create that may have made a task: it holds a slot already
-            elif due and free > 0:
-                to_send.append(job)
-                free -= 1
-            else:
-                waiting.append(job)
-        return to_send, waiting
-
-    def _changed_positions(self, waiting: list[Job]) -> list[tuple[Job, int]]:
-        """Waiting jobs whose place in line differs from what their progress message shows."""
-        positions = {job.id: index for index, job in enumerate(waiting, start=1)}
-        for job_id in list(self._shown_positions):
-            if job_id not in positions:
-                del self._shown_positions[job_id]
-        return [
-            (job, positions[job.id])
-            for job in waiting
-            if job.progress_message_id is not None and self._shown_positions.get(job.id) != positions[job.id]
-        ]
-
     async def _show_position(self, job: Job, position: int) -> None:
         # The first place shown goes out at once; later moves at most every progress_edit_seconds.
-        first = job.id not in self._shown_positions
+        first = self.queue.first_shown(job.id)
         if await self._progress(job.id, force=first, queue_position=position):
-            self._shown_positions[job.id] = position
+            self.queue.shown(job.id, position)
         elif first:
-            self._queue_read_at = None  # held back by the edit gap: read the queue again next tick
+            self.queue.read_again()
 
     async def check_now(self, job_id: int) -> bool:
-        """Look at one job at once (a completion callback said it may be done). True if it was stepped."""
+        """Look at one job at once (a completion callback said it may be done). True if it was stepped.
+
+        Only with its lease: if another process is stepping the job, that one sees the news."""
         job = await self.jobs.get(job_id)
         if job is None or job.state not in (JobState.SUBMITTED, JobState.RENDERING) or job.id in self._busy:
             return False
-        await self._step_safely(job, TickReport())
+        now = self.clock()
+        claimed = await self.jobs.claim([job_id], owner=self.settings.owner, until=self._lease_until(), now=now)
+        if job_id not in claimed:
+            return False
+        await self._step_safely(replace(job, lease_epoch=claimed[job_id]), TickReport())
         return True
+
+    # --- leases ------------------------------------------------------------------------------
+
+    def _lease_fields(self, job_id: int) -> dict[str, Any]:
+        """Columns that extend a lease in a fenced write (only when this step holds one)."""
+        return {"lease_until": self._lease_until()} if job_id in self._leases else {}
+
+    def _lease_until(self) -> datetime:
+        return self.clock() + timedelta(seconds=self.settings.lease_seconds)
+
+    async def _heartbeat(self, now: datetime) -> None:
+        """Renew the leases of the steps still running, every third of the lease."""
+        if not self._leases:
+            return
+        if self._renewed_at is not None and (now - self._renewed_at).total_seconds() < self.settings.lease_seconds / 3:
+            return
+        try:
+            await self.jobs.renew(list(self._leases), owner=self.settings.owner, until=self._lease_until())
+            self._renewed_at = now
+        except Exception:
+            log.warning("could not renew job leases; trying again next tick", exc_info=True)
+
+    async def _hold(self, job_id: int) -> None:
+        """Just before an external call: still ours? (extended by a lease's length). Raises LeaseLost."""
+        epoch = self._leases.get(job_id)
+        if epoch is None:
+            return
+        if not await self.jobs.hold(job_id, owner=self.settings.owner, epoch=epoch, until=self._lease_until()):
+            raise LeaseLost(job_id)
+
+    async def _transition(self, tx: Tx, job_id: int, from_states: Any, to_state: JobState, **fields: Any) -> bool:
+        return await self.jobs.transition(tx, job_id, from_states, to_state, epoch=self._leases.get(job_id), **fields)
+
+    async def _update_in(self, tx: Tx, job_id: int, *, expect_state: JobState | None = None, **fields: Any) -> bool:
+        return await self.jobs.update_in(
+            tx, job_id, expect_state=expect_state, epoch=self._leases.get(job_id), **fields
+        )
+
+    async def _update(self, job_id: int, *, expect_state: JobState | None = None, **fields: Any) -> bool:
+        async with self.db.transaction() as tx:
+            return await self._update_in(tx, job_id, expect_state=expect_state, **fields)
 
     async def _step_safely(self, job: Job, report: TickReport) -> None:
         if job.id in self._busy:
             return
         self._busy.add(job.id)
+        self._leases[job.id] = job.lease_epoch
         try:
-            await self.step(job, report)
+            try:
+                await self.step(job, report)
+            except Reschedule as later:
+                await self._reschedule(job, later)
+        except LeaseLost:
+            log.warning("job taken over by another process %s: this one stalled past its lease", _who(job))
         except Exception:
             report.errors += 1
             self.stats.step_errors += 1
             log.exception("job step failed unexpectedly %s state=%s", _who(job), job.state.value)
             try:
-                await self.jobs.update(job.id, next_check_at=self.clock() + timedelta(seconds=_CRASH_RETRY_SECONDS))
+                await self._reschedule(job, Reschedule(_CRASH_RETRY_SECONDS))
             except Exception:
                 log.exception("job reschedule failed %s", _who(job))
         finally:
             self._busy.discard(job.id)
+            self._leases.pop(job.id, None)
+
+    async def _reschedule(self, job: Job, later: Reschedule) -> None:
+        """The one place a job is looked at again later (see ``Reschedule``)."""
+        # The lease goes with it: whichever process is free when the time comes takes the job.
+        await self._update(
+            job.id,
+            expect_state=later.expect_state,
+            next_check_at=self.clock() + timedelta(seconds=later.delay),
+            lease_owner=None,
+            lease_until=None,
+            **later.fields,
+        )
+        if later.what is not None:
+            log.warning("job %s %s retry_in=%.0fs: %s", later.what, _who(job), later.delay, later.reason)
 
     async def step(self, job: Job, report: TickReport) -> None:
         state = job.state
@@ -364,7 +407,7 @@ class JobRunner:
             await self._show_end(job.id)  # the last progress edit waited for the edit gap
         else:
             # Nothing left to do; clear the schedule so the due scan never sees it again.
-            await self.jobs.update(job.id, next_check_at=None)
+            await self._update(job.id, next_check_at=None)
 
     # --- submit ------------------------------------------------------------------------------
 
@@ -406,12 +449,14 @@ class JobRunner:
 
         # Persist "a create may be on the wire" before sending it.
         async with self.db.transaction() as tx:
-            marked = await self.jobs.update_in(
+            marked = await self._update_in(
                 tx,
                 job.id,
                 expect_state=JobState.ACCEPTED,
                 submit_in_flight=True,
                 submit_attempts=job.submit_attempts + 1,
+                # Fenced: this write is the lease check before the create, and extends it.
+                **self._lease_fields(job.id),
             )
         if not marked:
             return  # cancelled meanwhile
@@ -430,11 +475,9 @@ class JobRunner:
                 self._warn_unconfirmed(job, error)
                 await self._end(job, JobState.FAILED, "submit_unconfirmed", _UNCONFIRMED, report, billed=True)
                 return
-            await self._retry_submit(job, attempt, error, unanswered=True)
-            return
+            raise self._submit_again(attempt, error, unanswered=True) from None
         except TransientProviderError as error:
-            await self._retry_submit(job, attempt, error)
-            return
+            raise self._submit_again(attempt, error) from None
         except ProviderError as error:
             await self._end_for_error(job, error, report)
             return
@@ -451,9 +494,9 @@ class JobRunner:
         and released while a paid task runs at the provider."""
         try:
             estimate = await self.estimate(job.spec)
-            first_check = self._first_check_delay(estimate)
+            first_check = first_check_delay(estimate, self.settings.poll_interval, stretch=self.settings.poll_stretch)
             async with self.db.transaction() as tx:
-                moved = await self.jobs.transition(
+                moved = await self._transition(
                     tx,
                     job.id,
                     [JobState.ACCEPTED],
@@ -502,19 +545,13 @@ class JobRunner:
             if not await self._record_submitted(job, result, created_at, attempt, report):
                 return  # the database still refuses: the others wait for the next tick, not for its timeout each
 
-    async def _retry_submit(
-        self, job: Job, attempt: int, error: TransientProviderError, *, unanswered: bool = False
-    ) -> None:
+    def _submit_again(self, attempt: int, error: TransientProviderError, *, unanswered: bool = False) -> Reschedule:
+        """A create to send again later; ``unanswered``: it may have made a task (the same key next time)."""
+        fields: dict[str, Any] = {"submit_in_flight": False}
+        if unanswered:
+            fields["create_unanswered"] = True
         delay = backoff_delay(attempt, self.settings.poll_interval, error.retry_after)
-        fields: dict[str, Any] = {"create_unanswered": True} if unanswered else {}
-        await self.jobs.update(
-            job.id,
-            expect_state=JobState.ACCEPTED,
-            submit_in_flight=False,
-            next_check_at=self.clock() + timedelta(seconds=delay),
-            **fields,
-        )
-        log.warning("job create failed %s attempt=%d retry_in=%.0fs: %s", _who(job), attempt, delay, error)
+        return Reschedule(delay, f"create failed attempt={attempt}", error, JobState.ACCEPTED, fields)
 
     def _warn_unconfirmed(self, job: Job, error: ProviderError | None = None) -> None:
         log.warning(
@@ -536,22 +573,21 @@ class JobRunner:
         assert job.provider_task_id is not None
         report.checked += 1
         self.stats.status_checks += 1
+        await self._hold(job.id)
         try:
             status = await self.provider.status(job.provider_task_id)
         except TaskNotFound as error:
-            if job.check_attempts + 1 >= _NOT_FOUND_TOLERANCE:
-                await self._end(
-                    job, JobState.FAILED, "task_not_found", "The provider lost track of the job.", report, billed=False
-                )
-            else:
-                await self._retry_check(job, error)
+            if job.check_attempts + 1 < _NOT_FOUND_TOLERANCE:
+                raise self._check_again(job, error) from None
+            await self._end(
+                job, JobState.FAILED, "task_not_found", "The provider lost track of the job.", report, billed=False
+            )
             return
         except (TransientProviderError, ProviderAuthError) as error:
             # A key problem mid-render may be fixed by the operator; the job keeps its place until timeout.
-            if past_limit and job.check_attempts + 1 >= _FINAL_CHECK_ATTEMPTS:
-                await self._time_out(job, report)
-            else:
-                await self._retry_check(job, error)
+            if not (past_limit and job.check_attempts + 1 >= _FINAL_CHECK_ATTEMPTS):
+                raise self._check_again(job, error) from None
+            await self._time_out(job, report)
             return
         except ProviderError as error:
             await self._end_for_error(job, error, report)
@@ -561,6 +597,12 @@ class JobRunner:
             await self._time_out(job, report, _charge_fields(status))
             return
         await self._apply_status(job, status, report)
+
+    def _check_again(self, job: Job, error: ProviderError) -> Reschedule:
+        attempt = job.check_attempts + 1
+        retry_after = error.retry_after if isinstance(error, TransientProviderError) else None
+        delay = backoff_delay(attempt, self.settings.poll_interval, retry_after)
+        return Reschedule(delay, "status check failed", error, job.state, {"check_attempts": attempt})
 
     async def _time_out(self, job: Job, report: TickReport, fields: dict[str, Any] | None = None) -> None:
         # The provider still has the task (and the operator's charge for it): it stays counted.
@@ -572,7 +614,7 @@ class JobRunner:
         now = self.clock()
         if status.state is TaskState.SUCCEEDED and status.video_urls:
             async with self.db.transaction() as tx:
-                moved = await self.jobs.transition(
+                moved = await self._transition(
                     tx,
                     job.id,
                     [JobState.SUBMITTED, JobState.RENDERING],
@@ -621,7 +663,7 @@ class JobRunner:
         )
         new_state = JobState.RENDERING if status.state is TaskState.RUNNING else job.state
         async with self.db.transaction() as tx:
-            await self.jobs.transition(
+            await self._transition(
                 tx,
                 job.id,
                 [job.state],
@@ -632,24 +674,15 @@ class JobRunner:
             )
         await self._progress(job.id, force=new_state is not job.state)
 
-    async def _retry_check(self, job: Job, error: ProviderError) -> None:
-        attempt = job.check_attempts + 1
-        retry_after = error.retry_after if isinstance(error, TransientProviderError) else None
-        delay = backoff_delay(attempt, self.settings.poll_interval, retry_after)
-        await self.jobs.update(
-            job.id,
-            expect_state=job.state,
-            check_attempts=attempt,
-            next_check_at=self.clock() + timedelta(seconds=delay),
-        )
-        log.warning("job status check failed %s retry_in=%.0fs: %s", _who(job), delay, error)
-
     # --- delivery ----------------------------------------------------------------------------
 
     async def _deliver(self, job: Job, report: TickReport) -> None:
         if job.state is JobState.SUCCEEDED:
             async with self.db.transaction() as tx:
-                moved = await self.jobs.transition(tx, job.id, [JobState.SUCCEEDED], JobState.DELIVERING)
+                # Fenced, and extends the lease: the check before the post.
+                moved = await self._transition(
+                    tx, job.id, [JobState.SUCCEEDED], JobState.DELIVERING, **self._lease_fields(job.id)
+                )
             if not moved:
                 return
             fresh = await self.jobs.get(job.id)
@@ -658,28 +691,30 @@ class JobRunner:
             job = fresh
         elif job.state is JobState.DELIVERING:
             # A post may already have happened before a crash: look before posting again.
+            await self._hold(job.id)
             try:
                 existing = await self.events.find_delivery(job)
             except DeliveryError as error:
-                await self._retry_delivery(job, error, report)
+                await self._delivery_failed(job, error, report)
                 return
             if existing is not None:
                 await self._finish_delivery(job, existing, report, as_link=None)
                 return
+            await self._hold(job.id)
         else:
             return
 
         try:
             delivered = await self.events.deliver(job)
         except DeliveryError as error:
-            await self._retry_delivery(job, error, report)
+            await self._delivery_failed(job, error, report)
             return
         await self._finish_delivery(job, delivered.message_id, report, as_link=delivered.as_link)
 
     async def _finish_delivery(self, job: Job, message_id: int, report: TickReport, *, as_link: bool | None) -> None:
         now = self.clock()
         async with self.db.transaction() as tx:
-            moved = await self.jobs.transition(
+            moved = await self._transition(
                 tx,
                 job.id,
                 [JobState.DELIVERING],
@@ -701,16 +736,10 @@ class JobRunner:
             )
             await self._show_end(job.id)
 
-    async def _retry_delivery(self, job: Job, error: DeliveryError, report: TickReport) -> None:
+    async def _delivery_failed(self, job: Job, error: DeliveryError, report: TickReport) -> None:
         if error.waiting:
             # The finished video waits (its hold stays open) until the admins fix what it needs.
-            await self.jobs.update(
-                job.id,
-                expect_state=JobState.DELIVERING,
-                next_check_at=self.clock() + timedelta(seconds=_WAITING_RETRY_SECONDS),
-            )
-            log.warning("job delivery waits %s: %s", _who(job), error.detail)
-            return
+            raise Reschedule(_WAITING_RETRY_SECONDS, "delivery waits", error.detail, JobState.DELIVERING)
         attempt = job.check_attempts + 1
         if not error.transient or attempt >= _MAX_DELIVERY_ATTEMPTS:
             log.error("job delivery gave up %s: %s; releasing its credits", _who(job), error.detail)
@@ -723,47 +752,18 @@ class JobRunner:
             )
             return
         delay = backoff_delay(attempt, self.settings.poll_interval)
-        await self.jobs.update(
-            job.id,
-            expect_state=JobState.DELIVERING,
-            check_attempts=attempt,
-            next_check_at=self.clock() + timedelta(seconds=delay),
-        )
-        log.warning("job delivery failed %s retry_in=%.0fs: %s", _who(job), delay, error.detail)
+        raise Reschedule(delay, "delivery failed", error.detail, JobState.DELIVERING, {"check_attempts": attempt})
 
     # --- endings -----------------------------------------------------------------------------
 
     async def _end_for_error(self, job: Job, error: ProviderError, report: TickReport) -> None:
-        if isinstance(error, ProviderRefused):
-            await self._end(
-                job,
-                JobState.REFUSED,
-                "refused",
-                "The provider's content rules refused this prompt or its media. Change the prompt and try again.",
-                report,
-                detail=str(error),
-            )
-        elif isinstance(error, ProviderOutOfCredits):
-            log.error("provider account is out of credits %s: %s", _who(job), error)
-            await self._alert(job.guild_id, "provider_out_of_credits", str(error))
-            await self._end(job, JobState.FAILED, "provider_out_of_credits", _OPERATOR_ISSUE, report)
-        elif isinstance(error, ProviderAuthError):
-            log.error("provider rejected the API key %s: %s", _who(job), error)
-            await self._alert(job.guild_id, "provider_auth", str(error))
-            await self._end(job, JobState.FAILED, "provider_auth", _OPERATOR_ISSUE, report)
-        elif isinstance(error, ProviderRejectedRequest):
-            await self._end(
-                job,
-                JobState.FAILED,
-                "rejected",
-                "The provider rejected the request (often an image or video link it cannot open). "
-                "Check the media and try again.",
-                report,
-            )
-        elif isinstance(error, PermanentProviderError):
-            await self._end(job, JobState.FAILED, "provider_error", "The provider could not take this job.", report)
-        else:
-            await self._end(job, JobState.FAILED, "provider_error", "The provider could not take this job.", report)
+        problem = _problem(error)
+        outcome = outcome_for(problem)
+        if outcome.alert:
+            log.error("provider account needs the operator (%s) %s: %s", problem.value, _who(job), error)
+            await self._alert(job.guild_id, problem.value, str(error))
+        detail = str(error) if outcome.state is JobState.REFUSED else None
+        await self._end(job, outcome.state, outcome.code, outcome.member_text, report, detail=detail)
 
     async def _end(
         self,
@@ -789,7 +789,7 @@ class JobRunner:
         if billed is not None:
             extra["provider_billed"] = billed
         async with self.db.transaction() as tx:
-            moved = await self.jobs.transition(
+            moved = await self._transition(
                 tx,
                 job.id,
                 _OPEN_STATES,
@@ -815,6 +815,7 @@ class JobRunner:
             await self._notify_ended(ended)
 
     async def _notify_ended(self, job: Job, *, may_be_posted: bool = False) -> None:
+        await self._hold(job.id)
         try:
             if may_be_posted and await self.events.find_notice(job) is not None:
                 log.info("job=%d: the member was already told; not telling again", job.id)
@@ -824,12 +825,9 @@ class JobRunner:
             attempt = job.check_attempts + 1
             if error.transient and attempt < _MAX_NOTICE_ATTEMPTS:
                 delay = backoff_delay(attempt, self.settings.poll_interval)
-                await self.jobs.update(
-                    job.id, check_attempts=attempt, next_check_at=self.clock() + timedelta(seconds=delay)
-                )
-                return
+                raise Reschedule(delay, fields={"check_attempts": attempt}) from None
             log.error("job end notice gave up %s: %s", _who(job), error.detail)
-        await self.jobs.update(job.id, notified=True, next_check_at=None)
+        await self._update(job.id, notified=True, next_check_at=None)
         await self._show_end(job.id)
 
     # --- helpers -----------------------------------------------------------------------------
@@ -855,7 +853,7 @@ class JobRunner:
         except Exception:
             log.warning("job progress update failed %s", _who(job), exc_info=True)
             return False
-        await self.jobs.update(job_id, progress_edited_at=now)
+        await self._update(job_id, progress_edited_at=now)
         await self._plan_refresh(job, now)
         return True
 
@@ -894,19 +892,16 @@ class JobRunner:
         Within the edit gap of the previous edit, the job is looked at again once the gap has passed
         (a timestamp in SQLite, so a restart does it too); a failed edit is not retried."""
         if await self._progress(job_id, force=True):
-            await self.jobs.update(job_id, next_check_at=None)
+            await self._update(job_id, next_check_at=None)
             return
         job = await self.jobs.get(job_id)
         if job is None or not _end_not_shown(job) or job.progress_edited_at is None:
             return
         allowed_at = job.progress_edited_at + timedelta(seconds=MIN_PROGRESS_EDIT_GAP_SECONDS)
         if allowed_at > self.clock():
-            await self.jobs.update(job_id, next_check_at=allowed_at)
+            await self._update(job_id, next_check_at=allowed_at)
         else:
-            await self.jobs.update(job_id, next_check_at=None)
-
-    def _first_check_delay(self, estimate: RenderEstimate) -> float:
-        return first_check_delay(estimate, self.settings.poll_interval, stretch=self.settings.poll_stretch)
+            await self._update(job_id, next_check_at=None)
 
     async def estimate(self, spec: VideoSpec) -> RenderEstimate:
         """What recent renders of this shape say about the next one (cached a minute per shape)."""
@@ -943,4 +938,16 @@ _UNRESOLVED = "The provider never confirmed the job, though the bot asked again 
 _UNCONFIRMED = (
     "The provider did not confirm the job, so it was not sent again (that could have charged twice). Please try again."
 )
-_OPERATOR_ISSUE = "The bot's video provider account needs attention from the operator. Nothing was charged."
+
+
+def _problem(error: ProviderError) -> ProviderProblem:
+    """Which row of the domain's outcome table a provider's error is."""
+    if isinstance(error, ProviderRefused):
+        return ProviderProblem.REFUSED
+    if isinstance(error, ProviderOutOfCredits):
+        return ProviderProblem.OUT_OF_CREDITS
+    if isinstance(error, ProviderAuthError):
+        return ProviderProblem.AUTH
+    if isinstance(error, ProviderRejectedRequest):
+        return ProviderProblem.REJECTED
+    return ProviderProblem.OTHER

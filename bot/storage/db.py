@@ -162,6 +162,9 @@ class Database(ABC):
     dialect: Dialect
     #: What an operator recognises: the SQLite file's path, or the URL without its password.
     target: str
+    #: No other bot process can use this database (SQLite under its process lock), so a job lease
+    #: another owner left behind needs no waiting out.
+    sole_process: bool = False
 
     @staticmethod
     async def open(

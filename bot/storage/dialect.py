@@ -21,6 +21,11 @@ class Dialect:
             return f"to_char(to_timestamp({epoch_seconds}) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
         return f"date({epoch_seconds}, 'unixepoch')"
 
+    def skip_locked(self) -> str:
+        """Row locks for a claim that skips rows another transaction is claiming. SQLite has none
+        and needs none: BEGIN IMMEDIATE lets one writer in at a time."""
+        return " FOR UPDATE SKIP LOCKED" if self.name == "postgresql" else ""
+
 
 SQLITE = Dialect("sqlite")
 POSTGRESQL = Dialect("postgresql")

@@ -1,5 +1,11 @@
 """Jobs table access. State changes are compare-and-set on the current state, so two actors
-(the loop and a cancel, a callback and a poll) can never both move the same job."""
+(the loop and a cancel, a callback and a poll) can never both move the same job.
+
+Leases: a runner claims a job before stepping it (owner, until, and a fencing epoch the claim
+bumps), and passes that epoch to every write of the step (``epoch=``: ``AND lease_epoch = ?``).
+A process that stalled past its lease while another took the job over cannot write over it.
+Other actors (a cancel, a moderator) never hold leases: the state compare-and-set guards them.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +22,21 @@ _COLUMNS = (
     " state, provider, idempotency_key, provider_task_id, submit_attempts, submit_in_flight, check_attempts,"
     " next_check_at, accepted_at, submitted_at, finished_at, delivered_at, result_url, error_code,"
     " error_message, progress_message_id, progress_edited_at, result_message_id, notified, parent_job_id,"
-    " callback_token, provider_billed, provider_charged, provider_refunded, create_unanswered"
+    " callback_token, provider_billed, provider_charged, provider_refunded, create_unanswered,"
+    " lease_owner, lease_until, lease_epoch, interaction_id"
 )
 _QUALIFIED_COLUMNS = ", ".join(f"jobs.{name.strip()}" for name in _COLUMNS.split(","))
+
+# A lease is free when nobody holds it or its holder let it run out. On a database only this
+# process can use (SQLite under its process lock) every lease is free: its holders are dead.
+_LEASE_FREE = "(lease_until IS NULL OR lease_until <= ? OR lease_owner = ?)"
+# "Free at" this moment on such a database: later than any lease.
+_EVERY_LEASE = 1e18
+
+
+def _fence(epoch: int | None) -> tuple[str, list[Any]]:
+    return ("", []) if epoch is None else (" AND lease_epoch = ?", [epoch])
+
 
 # Columns a caller may set through ``update``; names never come from input, only from this list.
 _UPDATABLE = frozenset(
@@ -42,9 +60,13 @@ _UPDATABLE = frozenset(
         "provider_charged",
         "provider_refunded",
         "create_unanswered",
+        "lease_owner",
+        "lease_until",
     }
 )
-_TIME_COLUMNS = frozenset({"next_check_at", "submitted_at", "finished_at", "delivered_at", "progress_edited_at"})
+_TIME_COLUMNS = frozenset(
+    {"next_check_at", "submitted_at", "finished_at", "delivered_at", "progress_edited_at", "lease_until"}
+)
 
 
 def _job(row: Row) -> Job:
@@ -89,6 +111,10 @@ def _job(row: Row) -> Job:
         provider_charged=row["provider_charged"],
         provider_refunded=row["provider_refunded"],
         create_unanswered=bool(row["create_unanswered"]),
+        lease_owner=row["lease_owner"],
+        lease_until=from_ts(row["lease_until"]),
+        lease_epoch=row["lease_epoch"],
+        interaction_id=row["interaction_id"],
     )
 
 
@@ -129,12 +155,14 @@ class JobRepository:
         next_check_at: datetime,
         parent_job_id: int | None = None,
         callback_token: str | None = None,
+        interaction_id: int | None = None,
     ) -> int:
+        """The new job's id. A second job for the same interaction raises ``IntegrityError``."""
         return await tx.insert(
             "INSERT INTO jobs (guild_id, channel_id, member_id, mode, prompt, duration, resolution, image_url,"
             " video_url, price, state, provider, idempotency_key, accepted_at, next_check_at, parent_job_id,"
-            " callback_token)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, ?, ?, ?, ?)",
+            " callback_token, interaction_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, ?, ?, ?, ?, ?)",
             (
                 guild_id,
                 channel_id,
@@ -152,6 +180,7 @@ class JobRepository:
                 to_ts(next_check_at),
                 parent_job_id,
                 callback_token,
+                interaction_id,
             ),
         )
 
@@ -166,34 +195,107 @@ class JobRepository:
 
     @staticmethod
     async def transition(
-        tx: Tx, job_id: int, from_states: Iterable[JobState], to_state: JobState, **fields: Any
+        tx: Tx,
+        job_id: int,
+        from_states: Iterable[JobState],
+        to_state: JobState,
+        *,
+        epoch: int | None = None,
+        **fields: Any,
     ) -> bool:
-        """Move a job to ``to_state`` only if it is in one of ``from_states``; True if it moved."""
+        """Move a job to ``to_state`` only if it is in one of ``from_states`` (and, with ``epoch``,
+        only if that claim still holds it); True if it moved."""
         allowed = [state.value for state in from_states]
         assignments, values = _encode(fields)
         sets = "state = ?" + (f", {assignments}" if assignments else "")
         placeholders = ", ".join("?" for _ in allowed)
+        fence, fence_values = _fence(epoch)
         changed = await tx.execute(
-            f"UPDATE jobs SET {sets} WHERE id = ? AND state IN ({placeholders})",
-            [to_state.value, *values, job_id, *allowed],
+            f"UPDATE jobs SET {sets} WHERE id = ? AND state IN ({placeholders}){fence}",
+            [to_state.value, *values, job_id, *allowed, *fence_values],
         )
         return changed == 1
 
     @staticmethod
-    async def update_in(tx: Tx, job_id: int, *, expect_state: JobState | None = None, **fields: Any) -> bool:
+    async def update_in(
+        tx: Tx, job_id: int, *, expect_state: JobState | None = None, epoch: int | None = None, **fields: Any
+    ) -> bool:
         assignments, values = _encode(fields)
+        fence, fence_values = _fence(epoch)
         if expect_state is None:
-            changed = await tx.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", [*values, job_id])
+            changed = await tx.execute(
+                f"UPDATE jobs SET {assignments} WHERE id = ?{fence}", [*values, job_id, *fence_values]
+            )
         else:
             changed = await tx.execute(
-                f"UPDATE jobs SET {assignments} WHERE id = ? AND state = ?",
-                [*values, job_id, expect_state.value],
+                f"UPDATE jobs SET {assignments} WHERE id = ? AND state = ?{fence}",
+                [*values, job_id, expect_state.value, *fence_values],
             )
         return changed == 1
 
-    async def update(self, job_id: int, *, expect_state: JobState | None = None, **fields: Any) -> bool:
+    async def update(
+        self, job_id: int, *, expect_state: JobState | None = None, epoch: int | None = None, **fields: Any
+    ) -> bool:
         async with self.db.transaction() as tx:
-            return await self.update_in(tx, job_id, expect_state=expect_state, **fields)
+            return await self.update_in(tx, job_id, expect_state=expect_state, epoch=epoch, **fields)
+
+    # --- leases ------------------------------------------------------------------------------
+
+    async def claim_in(
+        self, tx: Tx, job_ids: Iterable[int], *, owner: str, until: datetime, now: datetime
+    ) -> dict[int, int]:
+        """Take the lease of each of these jobs that is free, bumping its epoch; job id → epoch.
+
+        On PostgreSQL the rows are locked with SKIP LOCKED, so two processes claiming at once each
+        get a different share and never wait on each other; the outer condition is checked again
+        on the locked row. On SQLite BEGIN IMMEDIATE already lets one claimer in at a time.
+        """
+        ids = list(job_ids)
+        if not ids:
+            return {}
+        free_at = _EVERY_LEASE if self.db.sole_process else to_ts(now)
+        marks = ", ".join("?" for _ in ids)
+        rows = await tx.fetchall(
+            "UPDATE jobs SET lease_owner = ?, lease_until = ?, lease_epoch = lease_epoch + 1"
+            f" WHERE id IN (SELECT id FROM jobs WHERE id IN ({marks}) AND {_LEASE_FREE}"
+            f"{self.db.dialect.skip_locked()}) AND {_LEASE_FREE}"
+            " RETURNING id, lease_epoch",
+            [owner, to_ts(until), *ids, free_at, owner, free_at, owner],
+        )
+        return {int(row["id"]): int(row["lease_epoch"]) for row in rows}
+
+    async def claim(self, job_ids: Iterable[int], *, owner: str, until: datetime, now: datetime) -> dict[int, int]:
+        ids = list(job_ids)
+        if not ids:
+            return {}  # an idle tick writes nothing
+        async with self.db.transaction() as tx:
+            return await self.claim_in(tx, ids, owner=owner, until=until, now=now)
+
+    async def hold(self, job_id: int, *, owner: str, epoch: int, until: datetime) -> bool:
+        """Extend a lease just before an external call; False when another process took the job over."""
+        async with self.db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND lease_epoch = ?",
+                (to_ts(until), job_id, owner, epoch),
+            )
+        return changed == 1
+
+    async def renew(self, job_ids: Iterable[int], *, owner: str, until: datetime) -> None:
+        """The heartbeat: extend every lease this owner still holds among these jobs."""
+        ids = list(job_ids)
+        if not ids:
+            return
+        marks = ", ".join("?" for _ in ids)
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                f"UPDATE jobs SET lease_until = ? WHERE lease_owner = ? AND id IN ({marks})",
+                [to_ts(until), owner, *ids],
+            )
+
+    async def by_interaction(self, interaction_id: int) -> Job | None:
+        """The job a Discord interaction made (unique index), whichever process accepted it."""
+        row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM jobs WHERE interaction_id = ?", (interaction_id,))
+        return None if row is None else _job(row)
 
     async def by_callback_token(self, token: str) -> Job | None:
         """The job a completion callback's token belongs to (unique index; the token is never logged)."""
@@ -207,20 +309,27 @@ class JobRepository:
         )
         return None if row is None else _job(row)
 
-    async def due(self, now: datetime, limit: int) -> list[Job]:
-        """Jobs past the queue whose next step is due, oldest first. Reads the partial index only.
+    async def due(self, now: datetime, limit: int, *, owner: str = "") -> list[Job]:
+        """Jobs past the queue whose next step is due and whose lease is free (or ``owner``'s),
+        oldest first. Reads the partial index only; the runner then claims them (``claim``).
 
         Jobs still waiting for a provider slot (state ``accepted``) are left out: ``waiting`` reads
         them in queue order, so a long queue never crowds status checks out of a tick's batch.
         """
+        free_at = _EVERY_LEASE if self.db.sole_process else to_ts(now)
         rows = await self.db.fetchall(
             f"SELECT {_COLUMNS} FROM jobs WHERE next_check_at IS NOT NULL AND state <> 'accepted'"
-            " AND next_check_at <= ? ORDER BY next_check_at LIMIT ?",
-            (to_ts(now), limit),
+            f" AND next_check_at <= ? AND {_LEASE_FREE} ORDER BY next_check_at LIMIT ?",
+            (to_ts(now), free_at, owner, limit),
         )
         return [_job(row) for row in rows]
 
     async def waiting(self) -> list[Job]:
+        async with self.db.reading() as tx:
+            return await self.waiting_in(tx)
+
+    @staticmethod
+    async def waiting_in(tx: Tx) -> list[Job]:
         """Jobs waiting for a provider slot, in the order they get one (the first is next).
 
         Round robin between members. A member's k-th job in line has turn k, where jobs the member
@@ -234,7 +343,7 @@ class JobRepository:
         state. Every part reads a partial index (the queue, the jobs at the provider, the members'
         last submissions), so the cost follows the queue and the jobs in flight, not the history.
         """
-        rows = await self.db.fetchall(
+        rows = await tx.fetchall(
             "WITH active AS ("
             "  SELECT id, member_id, 0 AS waiting FROM jobs WHERE state IN ('submitted', 'rendering')"
             "  UNION ALL"
@@ -260,10 +369,24 @@ class JobRepository:
         return found is not None
 
     async def in_flight(self) -> int:
-        """Jobs the provider is working on, plus creates that may be on the wire or may have made a task."""
-        at_provider = await self.db.fetchval("SELECT COUNT(*) FROM jobs WHERE state IN ('submitted', 'rendering')")
-        sending = await self.db.fetchval(
-            "SELECT COUNT(*) FROM jobs WHERE state = 'accepted' AND (submit_in_flight = 1 OR create_unanswered = 1)"
+        async with self.db.reading() as tx:
+            return await self.in_flight_in(tx)
+
+    async def in_flight_in(self, tx: Tx, now: datetime | None = None, owner: str = "") -> int:
+        """Jobs the provider is working on, plus creates that may be on the wire or may have made a
+        task, plus (given ``now``) queued jobs another process admitted and is about to send: a live
+        lease of another owner on a due queued job. (A job backing off after a 429 is not due, so it
+        holds no slot; the caller counts its own admitted jobs, which it knows.)"""
+        at_provider = await tx.fetchval("SELECT COUNT(*) FROM jobs WHERE state IN ('submitted', 'rendering')")
+        admitted: str = ""
+        params: tuple[Any, ...] = ()
+        if now is not None and not self.db.sole_process:
+            admitted = " OR (lease_until > ? AND next_check_at <= ? AND lease_owner <> ?)"
+            params = (to_ts(now), to_ts(now), owner)
+        sending = await tx.fetchval(
+            "SELECT COUNT(*) FROM jobs WHERE state = 'accepted'"
+            f" AND (submit_in_flight = 1 OR create_unanswered = 1{admitted})",
+            params,
         )
         return int(at_provider or 0) + int(sending or 0)
 

@@ -14,7 +14,9 @@ from bot.domain.models import GuildSettings
 from bot.storage.db import Database, Row, Tx
 
 # Columns ``update_in`` may set; names never come from input, only from this list.
-_SETTABLE = frozenset({"default_allowance", "refill_period", "budget_cap", "budget_period", "admin_channel_id"})
+_SETTABLE = frozenset(
+    {"default_allowance", "refill_period", "budget_cap", "budget_period", "admin_channel_id", "public_gallery"}
+)
 
 
 def _settings(guild_id: int, row: Row | None) -> GuildSettings:
@@ -27,6 +29,7 @@ def _settings(guild_id: int, row: Row | None) -> GuildSettings:
         budget_cap=row["budget_cap"],
         budget_period=row["budget_period"],
         admin_channel_id=row["admin_channel_id"],
+        public_gallery=bool(row["public_gallery"]),
     )
 
 
@@ -39,7 +42,7 @@ class SettingsRepository:
     @staticmethod
     async def get_in(tx: Tx, guild_id: int) -> GuildSettings:
         row = await tx.fetchone(
-            "SELECT default_allowance, refill_period, budget_cap, budget_period, admin_channel_id"
+            "SELECT default_allowance, refill_period, budget_cap, budget_period, admin_channel_id, public_gallery"
             " FROM guild_settings WHERE guild_id = ?",
             (guild_id,),
         )
@@ -65,6 +68,11 @@ class SettingsRepository:
             " updated_by = excluded.updated_by",
             [guild_id, *fields.values(), to_ts(at), actor_id],
         )
+
+    async def public_gallery(self, guild_id: int) -> bool:
+        """Whether the server's admins let wan26ai show its videos in public galleries."""
+        value = await self.db.fetchval("SELECT public_gallery FROM guild_settings WHERE guild_id = ?", (guild_id,))
+        return bool(value)
 
     # --- role allowances -----------------------------------------------------------------------
 

@@ -97,6 +97,8 @@ class SqliteDatabase(Database):
         self._lock = asyncio.Lock()
         self._process_lock = process_lock
         self.path = path
+        # Holding the file's process lock: any job lease in the file is a dead process's.
+        self.sole_process = process_lock is not None
         self.target = path
         self._read_only_uri = "" if path == ":memory:" else f"{Path(path).resolve().as_uri()}?mode=ro"
 

@@ -170,8 +170,10 @@ async def test_wan_admin_is_refused_without_manage_server_even_when_discord_show
             "wan-admin channels remove": {"channel": world.channel},
             "wan-admin channels resume": {"channel": world.channel},
             "wan-admin admin-channel": {"channel": world.channel},
+            "wan-admin public": {"state": "on"},
         }
-        assert len(leaves) == 17 and set(options) <= set(leaves)  # 13 for credits + review on|off|status + mod-channel
+        # 14 for credits and provider options + review on|off|status + mod-channel
+        assert len(leaves) == 18 and set(options) <= set(leaves)
         for leaf in leaves:
             result = await world.alice.slash(world.channel, leaf, **options.get(leaf, {}))
             assert result.ephemeral and "needs the Manage Server permission" in result.response.content, leaf

@@ -285,6 +285,17 @@ class AdminCog(commands.GroupCog, group_name="wan-admin", group_description="Cre
             note = " I can't send messages there yet: give me Send Messages in that channel."
         await reply(interaction, f"Admin messages go to {channel.mention}.{note}")
 
+    @app_commands.command(name="public", description="Whether the provider may show this server's videos publicly")
+    @app_commands.describe(state="on: wan26ai lists new videos in its public galleries; off (the default): it does not")
+    async def public(self, interaction: discord.Interaction, state: Literal["on", "off"]) -> None:
+        guild_id, actor_id = require_admin(interaction)
+        await self.bot.services.admin.set_public_gallery(guild_id, state == "on", actor_id=actor_id)
+        shown = "may appear" if state == "on" else "no longer appear"
+        note = ""
+        if self.bot.services.provider.info.name != "wan26ai":
+            note = " (The provider in use has no public galleries, so this changes nothing until the bot uses wan26ai.)"
+        await reply(interaction, f"New videos from this server {shown} in wan26ai's public galleries.{note}")
+
     # --- reports -------------------------------------------------------------------------------
 
     @app_commands.command(name="stats", description="Credits spent per day and top members, last 30 days (chart)")

@@ -35,6 +35,7 @@ def job_request(interaction: discord.Interaction, spec: VideoSpec, parent_job_id
         spec=spec,
         parent_job_id=parent_job_id,
         parent_channel_id=channel.parent_id if isinstance(channel, discord.Thread) else None,
+        interaction_id=interaction.id,
     )
 
 
