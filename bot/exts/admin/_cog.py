@@ -292,7 +292,7 @@ class AdminCog(commands.GroupCog, group_name="wan-admin", group_description="Cre
         await self.bot.services.admin.set_public_gallery(guild_id, state == "on", actor_id=actor_id)
         shown = "may appear" if state == "on" else "no longer appear"
         note = ""
-        if self.bot.services.provider.info.name != "wan26ai":
+        if self.bot.services.provider_info.name != "wan26ai":
             note = " (The provider in use has no public galleries, so this changes nothing until the bot uses wan26ai.)"
         await reply(interaction, f"New videos from this server {shown} in wan26ai's public galleries.{note}")
 
