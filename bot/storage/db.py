@@ -6,8 +6,9 @@ Repositories see only ``Database``, ``Tx``, ``Row`` and ``IntegrityError`` from 
 SQL text for both (``bot.storage.dialect`` holds the few expressions that differ).
 
 A transaction is one unit of work: ``db.run(work)`` hands ``work(tx)`` to the backend in one call.
-Today that opens one transaction around it; it is the seam where group commit (several units
-sharing one SQLite commit) and one-trip PostgreSQL units fit without changing callers.
+On SQLite the whole unit runs on the connection's thread in one hop and shares a group commit
+(``bot.storage.sqlite``); on PostgreSQL it runs on one pooled connection in one transaction.
+A unit awaits only its ``Tx``; anything else it awaited would hold up every other writer.
 """
 
 from __future__ import annotations
@@ -41,6 +42,14 @@ class Row(Protocol):
 
 class IntegrityError(Exception):
     """A constraint refused the statement (a unique index, a check, an append-only trigger)."""
+
+
+class CommitFailed(RuntimeError):
+    """The COMMIT of a group of units failed: this unit's work was not written (nor any of its group)."""
+
+
+class UnitAwaitedOther(RuntimeError):
+    """A unit of work awaited something other than its transaction (a bug: it would stall the writer)."""
 
 
 class SchemaError(RuntimeError):
@@ -155,6 +164,24 @@ def server_budget_lock(guild_id: int) -> tuple[object, ...]:
 GLOBAL_BUDGET_LOCK: tuple[object, ...] = ("global-budget",)
 
 
+@dataclass(slots=True)
+class StorageStats:
+    """Counted by the backend, read by bench/: what the hot path costs in database work.
+
+    ``round_trips`` are hops from the event loop to the database and back (a call queued on
+    aiosqlite's thread, one query to PostgreSQL); ``statements`` are SQL statements run, BEGIN,
+    SAVEPOINT and COMMIT included; ``commits`` are durable COMMITs (a group commit is one).
+    """
+
+    statements: int = 0
+    commits: int = 0
+    round_trips: int = 0
+    units: int = 0  # units of work handed to ``Database.run``
+
+    def copy(self) -> StorageStats:
+        return StorageStats(self.statements, self.commits, self.round_trips, self.units)
+
+
 class Database(ABC):
     """One bot's storage. Open with ``Database.open``; close with ``close``."""
 
@@ -162,6 +189,7 @@ class Database(ABC):
     dialect: Dialect
     #: What an operator recognises: the SQLite file's path, or the URL without its password.
     target: str
+    stats: StorageStats
 
     @staticmethod
     async def open(
@@ -216,6 +244,7 @@ class Database(ABC):
 
     async def run(self, work: Callable[[Tx], Awaitable[T]]) -> T:
         """Hand one unit of work to storage: ``work(tx)`` runs inside one transaction."""
+        self.stats.units += 1
         async with self.transaction() as tx:
             return await work(tx)
 

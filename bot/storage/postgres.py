@@ -23,6 +23,7 @@ from bot.storage.db import (
     Params,
     Row,
     SchemaError,
+    StorageStats,
     Tx,
     bundled_migrations,
     check_version,
@@ -112,6 +113,7 @@ class PostgresDatabase(Database):
     dialect = POSTGRESQL
 
     def __init__(self, pool: asyncpg.Pool, url: str) -> None:
+        self.stats = StorageStats()  # counted on SQLite only (bench/ measures SQLite)
         self._pool = pool
         self.target = redacted(url)
 
