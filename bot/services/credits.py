@@ -92,6 +92,11 @@ class CreditService:
     # --- refills ---------------------------------------------------------------------------
 
     async def refill_in(self, tx: Tx, guild_id: int, member: MemberContext, now: datetime) -> Allowance:
+        return (await self.refill_balance_in(tx, guild_id, member, now))[0]
+
+    async def refill_balance_in(
+        self, tx: Tx, guild_id: int, member: MemberContext, now: datetime
+    ) -> tuple[Allowance, Balance]:
         """Top the member up to their allowance once per period, the first time they show up in it.
 
         Held credits count as spent for the top-up, so a job released after a refill can never
@@ -103,14 +108,15 @@ class CreditService:
         # true until it commits, and two processes never both see "no refill yet".
         await tx.lock(member_lock(guild_id, member.member_id))
         allowance = await self.policy.allowance_in(tx, guild_id, member, now)
+        # The balance is read once; after a refill it is derived, not read again.
+        balance = await self.ledger.balance_in(tx, guild_id, member.member_id)
         if not allowance.qualified:
             # No refill row yet: the period stays open, so the member is topped up in the same
             # period the moment they qualify instead of waiting for the next one.
-            return allowance
+            return allowance, balance
         key = period_key(allowance.period, now)
         if await self.ledger.has_refill(tx, guild_id, member.member_id, key):
-            return allowance
-        balance = await self.ledger.balance_in(tx, guild_id, member.member_id)
+            return allowance, balance
         amount = max(0, allowance.amount - balance.available - balance.held)
         await self.ledger.append(
             tx,
@@ -122,7 +128,7 @@ class CreditService:
             reason=f"{allowance.period} allowance ({allowance.source})",
             period=key,
         )
-        return allowance
+        return allowance, Balance(available=balance.available + amount, held=balance.held)
 
     async def balance(self, guild_id: int, member: MemberContext) -> Balance:
         now = self.clock()
