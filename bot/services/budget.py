@@ -91,7 +91,7 @@ class BudgetGuard:
     async def server_status_in(self, tx: Tx, guild_id: int, now: datetime, *, detailed: bool = False) -> BudgetStatus:
         """The server's cap and spend; ``detailed`` adds what members got back and the provider's figure
         (and the spend even without a cap), for admins to read rather than for the hold's check."""
-        cap, period = self.server_terms(await self.settings.get_in(tx, guild_id))
+        cap, period = self.server_terms(await self.settings.cached_in(tx, guild_id))
         if not detailed:
             return await self._status_in(tx, "server", guild_id, cap, period, now)
         summary = await self.spend.summary_in(tx, guild_id, period_start(period, now))

@@ -197,7 +197,12 @@ class JobService:
         return accepted
 
     async def attach_progress_message(self, job_id: int, message_id: int) -> None:
-        await self.jobs.update(job_id, progress_message_id=message_id, progress_edited_at=self.clock())
+        now = self.clock()
+
+        async def attach_in(tx: Tx) -> None:
+            await self.jobs.update_in(tx, job_id, progress_message_id=message_id, progress_edited_at=now)
+
+        await self.db.run(attach_in)
 
     async def get(self, job_id: int) -> Job:
         job = await self.jobs.get(job_id)

@@ -23,6 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
 
+from bot.storage.caches import Caches
 from bot.storage.dialect import Dialect
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -139,6 +140,19 @@ class Tx(ABC):
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
+    @property
+    def changes(self) -> list[tuple[str, int]]:
+        """What this transaction said it changed (``changed``): dropped from the caches after commit."""
+        try:
+            return self._changes
+        except AttributeError:
+            self._changes: list[tuple[str, int]] = []
+            return self._changes
+
+    async def changed(self, cache: str, guild_id: int) -> None:
+        """This transaction changes what ``cache`` holds for a server (see ``bot.storage.caches``)."""
+        self.changes.append((cache, guild_id))
+
     @abstractmethod
     async def lock(self, *keys: tuple[object, ...]) -> None:
         """Hold these locks until the transaction ends, taken in the order given.
@@ -190,6 +204,7 @@ class Database(ABC):
     #: What an operator recognises: the SQLite file's path, or the URL without its password.
     target: str
     stats: StorageStats
+    caches: Caches
 
     @staticmethod
     async def open(
@@ -246,6 +261,12 @@ class Database(ABC):
         """Hand one unit of work to storage: ``work(tx)`` runs inside one transaction."""
         self.stats.units += 1
         async with self.transaction() as tx:
+            return await work(tx)
+
+    async def read(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+        """Several reads as one unit, one consistent snapshot, nothing written (one hop on SQLite)."""
+        self.stats.units += 1
+        async with self.reading() as tx:
             return await work(tx)
 
     @abstractmethod

@@ -26,6 +26,7 @@ from typing import Any, TypeVar, cast
 
 import aiosqlite
 
+from bot.storage.caches import Caches
 from bot.storage.db import (
     CommitFailed,
     Database,
@@ -185,6 +186,7 @@ class SqliteDatabase(Database):
         self._conn = conn
         self._lock = asyncio.Lock()
         self.stats = StorageStats()
+        self.caches = Caches(self)
         self._count_round_trips(conn)
         self._pending: list[_Pending] = []
         self._writer: asyncio.Task[None] | None = None
@@ -301,14 +303,17 @@ class SqliteDatabase(Database):
         invalidated by another writer (another process such as ``python -m bot backup`` included)."""
         async with self._lock:
             await _run(self._conn, "BEGIN IMMEDIATE")
+            tx = SqliteTx(self._conn, self.stats)
             try:
-                yield SqliteTx(self._conn, self.stats)
+                yield tx
             except BaseException:
                 await _run(self._conn, "ROLLBACK")
                 raise
             else:
                 await _run(self._conn, "COMMIT")
                 self.stats.commits += 1
+                # Still under the lock: no unit can load the old rows again in between.
+                self.caches.committed(tx.changes)
             finally:
                 self.stats.statements += 2
 
@@ -322,12 +327,35 @@ class SqliteDatabase(Database):
         # Shielded: once handed over, a unit is written or refused whatever happens to its caller.
         return await asyncio.shield(future)
 
+    async def read(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+        """Reads as one unit in one hop: a deferred transaction on the connection's thread."""
+        self.stats.units += 1
+        async with self._lock:
+            outcome: tuple[bool, Any] = await self._conn._execute(self._read_unit, work)
+        ok, value = outcome
+        if not ok:
+            raise cast(BaseException, value)
+        return cast(T, value)
+
+    def _read_unit(self, work: Callable[[Tx], Awaitable[Any]]) -> tuple[bool, Any]:
+        conn = self._conn._conn
+        conn.execute("BEGIN").close()
+        try:
+            return True, _drive(cast(Coroutine[Any, Any, Any], work(_UnitTx(conn, self.stats))))
+        except Exception as error:
+            return False, error
+        finally:
+            conn.execute("COMMIT").close()
+            self.stats.statements += 2
+
     async def _write_batches(self) -> None:
         while self._pending:
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             try:
                 async with self._lock:
                     outcomes = await self._conn._execute(self._write_batch, [work for work, _ in batch])
+                    for _, _, changes in outcomes:
+                        self.caches.committed(changes)
             except BaseException as error:
                 # Nothing of this batch was written: every unit in it fails, each with its own error.
                 for _, future in batch:
@@ -338,7 +366,7 @@ class SqliteDatabase(Database):
                 if not isinstance(error, Exception):
                     raise
                 continue
-            for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+            for (_, future), (ok, value, _) in zip(batch, outcomes, strict=True):
                 if future.done():
                     continue
                 if ok:
@@ -346,24 +374,26 @@ class SqliteDatabase(Database):
                 else:
                     future.set_exception(value)
 
-    def _write_batch(self, works: list[Callable[[Tx], Awaitable[Any]]]) -> list[tuple[bool, Any]]:
+    def _write_batch(
+        self, works: list[Callable[[Tx], Awaitable[Any]]]
+    ) -> list[tuple[bool, Any, list[tuple[str, int]]]]:
         """On the connection's thread: BEGIN IMMEDIATE, each unit in its own SAVEPOINT, one COMMIT."""
         conn = self._conn._conn
         stats = self.stats
-        tx = _UnitTx(conn, stats)
-        outcomes: list[tuple[bool, Any]] = []
+        outcomes: list[tuple[bool, Any, list[tuple[str, int]]]] = []
         conn.execute("BEGIN IMMEDIATE").close()
         stats.statements += 1
         try:
             for work in works:
+                tx = _UnitTx(conn, stats)
                 conn.execute("SAVEPOINT unit").close()
                 try:
                     value = _drive(cast(Coroutine[Any, Any, Any], work(tx)))
                 except Exception as error:  # a refusal, or a bug: only this unit's work is undone
                     conn.execute("ROLLBACK TO unit").close()
-                    outcomes.append((False, error))
+                    outcomes.append((False, error, []))
                 else:
-                    outcomes.append((True, value))
+                    outcomes.append((True, value, tx.changes))
                 conn.execute("RELEASE unit").close()
                 stats.statements += 2
             conn.execute("COMMIT").close()
