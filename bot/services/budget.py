@@ -85,7 +85,8 @@ class BudgetGuard:
     async def _status_in(
         self, tx: Tx, scope: Scope, guild_id: int | None, cap: int, period: Period, now: datetime
     ) -> BudgetStatus:
-        spent = await self.spend.spent_in(tx, guild_id, period_start(period, now)) if cap else 0
+        # A running total per period (bot.storage.spend), not a sum over the period's holds.
+        spent = await self.spend.running_spent_in(tx, guild_id, period, now) if cap else 0
         return BudgetStatus(scope, cap, period, spent, next_refill(period, now), period_key(period, now))
 
     async def server_status_in(self, tx: Tx, guild_id: int, now: datetime, *, detailed: bool = False) -> BudgetStatus:

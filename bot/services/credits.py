@@ -20,6 +20,7 @@ from bot.errors import InvalidRequest
 from bot.storage.audit import AuditRepository
 from bot.storage.db import Database, Tx, member_lock
 from bot.storage.ledger import LedgerRepository
+from bot.storage.spend import SpendRepository
 
 log = logging.getLogger(__name__)
 
@@ -216,6 +217,8 @@ class CreditService:
         await self.ledger.append(
             tx, guild_id=guild_id, member_id=member_id, kind=LedgerKind.HOLD, amount=amount, at=at, job_id=job_id
         )
+        # A job counts against budgets from its hold (bot.storage.spend).
+        await SpendRepository.moved_in(tx, guild_id, amount, at)
 
     async def settle_in(self, tx: Tx, job: Job, at: datetime) -> None:
         """Keep the held credits: the video was delivered."""
@@ -245,3 +248,11 @@ class CreditService:
             job_id=job.id,
             reason=reason,
         )
+        if kind is LedgerKind.RELEASE and not await self._billed_in(tx, job.id):
+            # The provider did not charge for it: its share of the budgets is free again. Read
+            # from the row, because the release's own transition may just have set it.
+            await SpendRepository.moved_in(tx, job.guild_id, -hold.amount, hold.created_at)
+
+    @staticmethod
+    async def _billed_in(tx: Tx, job_id: int) -> bool:
+        return bool(await tx.fetchval("SELECT provider_billed FROM jobs WHERE id = ?", (job_id,)))

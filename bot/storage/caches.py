@@ -95,7 +95,12 @@ class GuildCache(Generic[T]):
         return value
 
     async def get_in(self, tx: Tx, guild_id: int) -> T:
-        """Inside a unit of work: a hit, or a load through that transaction (it awaits nothing else)."""
+        """Inside a unit of work: a hit, or a load through that transaction (it awaits nothing else).
+
+        A transaction that itself changed these rows reads them (its own writes), and keeps nothing.
+        """
+        if (self.name, guild_id) in tx.changes:
+            return await self._load_in(tx, guild_id)
         entry = self._fresh(guild_id)
         if entry is not None:
             return entry.value

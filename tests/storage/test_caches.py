@@ -78,3 +78,15 @@ async def test_another_process_hears_the_change(tmp_path: Path, backend: backend
     finally:
         await first.close()
         await second.close()
+
+
+async def test_the_writing_transaction_reads_its_own_change(db: Database) -> None:
+    settings = SettingsRepository(db)
+
+    async def read(tx):  # type: ignore[no-untyped-def]
+        return (await settings.cached_in(tx, GUILD)).budget_cap
+
+    assert await db.run(read) is None  # cached now
+    async with db.transaction() as tx:
+        await settings.update_in(tx, GUILD, at=NOW, actor_id=1, budget_cap=500)
+        assert await read(tx) == 500
