@@ -324,8 +324,9 @@ class SqliteDatabase(Database):
         self._pending.append((work, future))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_batches(), name="sqlite-group-commit")
-        # Shielded: once handed over, a unit is written or refused whatever happens to its caller.
-        return await asyncio.shield(future)
+        # A caller cancelled meanwhile cancels only this future: once handed over, the unit is
+        # written or refused all the same (the writer skips a future that is already done).
+        return await future
 
     async def read(self, work: Callable[[Tx], Awaitable[T]]) -> T:
         """Reads as one unit: they ride the next group commit like any unit (in a burst, two hundred
