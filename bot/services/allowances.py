@@ -53,8 +53,8 @@ class GuildAllowancePolicy:
         )
 
     async def view_in(self, tx: Tx, guild_id: int) -> PolicyView:
-        settings = await self.settings.get_in(tx, guild_id)
-        return self.effective(settings, await self.settings.role_allowances_in(tx, guild_id))
+        settings = await self.settings.cached_in(tx, guild_id)
+        return self.effective(settings, await self.settings.cached_role_allowances_in(tx, guild_id))
 
     async def allowance_in(self, tx: Tx, guild_id: int, member: MemberContext, now: datetime) -> Allowance:
         policy = await self.view_in(tx, guild_id)

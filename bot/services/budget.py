@@ -85,13 +85,14 @@ class BudgetGuard:
     async def _status_in(
         self, tx: Tx, scope: Scope, guild_id: int | None, cap: int, period: Period, now: datetime
     ) -> BudgetStatus:
-        spent = await self.spend.spent_in(tx, guild_id, period_start(period, now)) if cap else 0
+        # A running total per period (bot.storage.spend), not a sum over the period's holds.
+        spent = await self.spend.running_spent_in(tx, guild_id, period, now) if cap else 0
         return BudgetStatus(scope, cap, period, spent, next_refill(period, now), period_key(period, now))
 
     async def server_status_in(self, tx: Tx, guild_id: int, now: datetime, *, detailed: bool = False) -> BudgetStatus:
         """The server's cap and spend; ``detailed`` adds what members got back and the provider's figure
         (and the spend even without a cap), for admins to read rather than for the hold's check."""
-        cap, period = self.server_terms(await self.settings.get_in(tx, guild_id))
+        cap, period = self.server_terms(await self.settings.cached_in(tx, guild_id))
         if not detailed:
             return await self._status_in(tx, "server", guild_id, cap, period, now)
         summary = await self.spend.summary_in(tx, guild_id, period_start(period, now))

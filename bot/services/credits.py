@@ -21,6 +21,7 @@ from bot.errors import InvalidRequest
 from bot.storage.audit import AuditRepository
 from bot.storage.db import Database, Tx, member_lock
 from bot.storage.ledger import LedgerRepository
+from bot.storage.spend import SpendRepository
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,11 @@ class CreditService:
     # --- refills ---------------------------------------------------------------------------
 
     async def refill_in(self, tx: Tx, guild_id: int, member: MemberContext, now: datetime) -> Allowance:
+        return (await self.refill_balance_in(tx, guild_id, member, now))[0]
+
+    async def refill_balance_in(
+        self, tx: Tx, guild_id: int, member: MemberContext, now: datetime
+    ) -> tuple[Allowance, Balance]:
         """Top the member up to their allowance once per period, the first time they show up in it.
 
         Held credits count as spent for the top-up, so a job released after a refill can never
@@ -104,14 +110,15 @@ class CreditService:
         # true until it commits, and two processes never both see "no refill yet".
         await tx.lock(member_lock(guild_id, member.member_id))
         allowance = await self.policy.allowance_in(tx, guild_id, member, now)
+        # The balance is read once; after a refill it is derived, not read again.
+        balance = await self.ledger.balance_in(tx, guild_id, member.member_id)
         if not allowance.qualified:
             # No refill row yet: the period stays open, so the member is topped up in the same
             # period the moment they qualify instead of waiting for the next one.
-            return allowance
+            return allowance, balance
         key = period_key(allowance.period, now)
         if await self.ledger.has_refill(tx, guild_id, member.member_id, key):
-            return allowance
-        balance = await self.ledger.balance_in(tx, guild_id, member.member_id)
+            return allowance, balance
         amount = max(0, allowance.amount - balance.available - balance.held)
         await self.ledger.append(
             tx,
@@ -123,7 +130,7 @@ class CreditService:
             reason=f"{allowance.period} allowance ({allowance.source})",
             period=key,
         )
-        return allowance
+        return allowance, Balance(available=balance.available + amount, held=balance.held)
 
     async def balance(self, guild_id: int, member: MemberContext) -> Balance:
         now = self.clock()
@@ -211,6 +218,8 @@ class CreditService:
         await self.ledger.append(
             tx, guild_id=guild_id, member_id=member_id, kind=LedgerKind.HOLD, amount=amount, at=at, job_id=job_id
         )
+        # A job counts against budgets from its hold (bot.storage.spend).
+        await SpendRepository.moved_in(tx, guild_id, amount, at)
 
     async def settle_in(self, tx: Tx, job: Job, at: datetime) -> None:
         """Keep the held credits: the video was delivered."""
@@ -240,6 +249,14 @@ class CreditService:
             job_id=job.id,
             reason=reason,
         )
+        if kind is LedgerKind.RELEASE and not await self._billed_in(tx, job.id):
+            # The provider did not charge for it: its share of the budgets is free again. Read
+            # from the row, because the release's own transition may just have set it.
+            await SpendRepository.moved_in(tx, job.guild_id, -hold.amount, hold.created_at)
+
+    @staticmethod
+    async def _billed_in(tx: Tx, job_id: int) -> bool:
+        return bool(await tx.fetchval("SELECT provider_billed FROM jobs WHERE id = ?", (job_id,)))
 
     # --- reads other services need (the one door to money: nothing else calls the ledger) ------
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
-from bot.domain.clock import Clock
+from bot.domain.clock import Clock, from_ts, to_ts
 from bot.domain.models import Balance, Job, JobState, VideoSpec
 from bot.domain.pricing import PriceList, needs_confirmation, price_of
 from bot.errors import Conflict, InsufficientCredits, NotFound, NotPermitted, UserFacingError
@@ -130,8 +130,12 @@ class JobService:
         price = self.price(request.spec)
         try:
             await self.run_checks(request)
-            async with self.db.transaction() as tx:
-                balance = await self._checked_in(tx, request, price, self.clock())
+            now = self.clock()
+
+            async def checked(tx: Tx) -> Balance:
+                return await self._checked_in(tx, request, price, now)
+
+            balance = await self.db.run(checked)
         except UserFacingError as error:
             await self._refused(request, error)
             raise
@@ -142,8 +146,7 @@ class JobService:
         # First of the money locks (member, then budgets: see Tx.lock): the balance read here
         # stays true until this transaction's hold is written, whichever process holds next.
         await tx.lock(member_lock(request.guild_id, request.member.member_id))
-        allowance = await self.credits.refill_in(tx, request.guild_id, request.member, now)
-        balance = await self.credits.balance_in(tx, request.guild_id, request.member.member_id)
+        allowance, balance = await self.credits.refill_balance_in(tx, request.guild_id, request.member, now)
         for guard in self.hold_guards:
             await guard.check_in(tx, request, price, now)
         if balance.available < price:
@@ -166,31 +169,30 @@ class JobService:
             raise
 
     async def _accept(self, request: JobRequest) -> Accepted:
-        await self._not_made_yet(request)
         try:
             return await self._accept_once(request)
         except IntegrityError:
-            # Another process inserted a job for this interaction first; this transaction held nothing.
-            await self._not_made_yet(request)
+            # Another process inserted a job for this interaction first; this unit held nothing.
+            if request.interaction_id is not None:
+                _already_made(await self.jobs.by_interaction(request.interaction_id))
             raise
-
-    async def _not_made_yet(self, request: JobRequest) -> None:
-        """Discord may hand one interaction to two processes (a session handover): the second one
-        says the job is already being made, and holds nothing."""
-        if request.interaction_id is None:
-            return
-        made = await self.jobs.by_interaction(request.interaction_id)
-        if made is not None:
-            raise Conflict(f"This request is already being made: job #{made.id}. Nothing more was charged.")
 
     async def _accept_once(self, request: JobRequest) -> Accepted:
         await self.run_checks(request)
         price = self.price(request.spec)
         now = self.clock()
         member_id = request.member.member_id
-        async with self.db.transaction() as tx:
-            await self._checked_in(tx, request, price, now)
-            job_id = await self.jobs.insert(
+
+        # One unit of work, handed to storage in one call: the refill, the checks, the job and its
+        # hold commit together or not at all. The job is built from what was inserted and the
+        # balance after is derived from the one read before: nothing is read back.
+        async def accept_in(tx: Tx) -> Accepted:
+            # Discord may hand one interaction to two processes (a session handover): the second
+            # says the job is already being made, and holds nothing.
+            if request.interaction_id is not None:
+                _already_made(await self.jobs.by_interaction_in(tx, request.interaction_id))
+            before = await self._checked_in(tx, request, price, now)
+            job = await self.jobs.insert_accepted(
                 tx,
                 guild_id=request.guild_id,
                 channel_id=request.channel_id,
@@ -206,11 +208,12 @@ class JobService:
                 interaction_id=request.interaction_id,
             )
             await self.credits.hold_in(
-                tx, guild_id=request.guild_id, member_id=member_id, job_id=job_id, amount=price, at=now
+                tx, guild_id=request.guild_id, member_id=member_id, job_id=job.id, amount=price, at=now
             )
-            job = await self.jobs.get_in(tx, job_id)
-            after = await self.credits.balance_in(tx, request.guild_id, member_id)
-        assert job is not None
+            return Accepted(job=job, balance=Balance(available=before.available - price, held=before.held + price))
+
+        accepted = await self.db.run(accept_in)
+        job = accepted.job
         log.info(
             "job accepted job=%d guild=%d member=%d mode=%s price=%d",
             job.id,
@@ -219,10 +222,15 @@ class JobService:
             job.spec.mode.value,
             price,
         )
-        return Accepted(job=job, balance=after)
+        return accepted
 
     async def attach_progress_message(self, job_id: int, message_id: int) -> None:
-        await self.jobs.update(job_id, progress_message_id=message_id, progress_edited_at=self.clock())
+        now = self.clock()
+
+        async def attach_in(tx: Tx) -> None:
+            await self.jobs.update_in(tx, job_id, progress_message_id=message_id, progress_edited_at=now)
+
+        await self.db.run(attach_in)
 
     async def get(self, job_id: int) -> Job:
         job = await self.jobs.get(job_id)
@@ -242,7 +250,9 @@ class JobService:
     async def cancel(self, guild_id: int, job_id: int, member_id: int) -> Job:
         """Cancel a job that has not been sent to the provider yet; its credits come back at once."""
         now = self.clock()
-        async with self.db.transaction() as tx:
+
+        # One unit of work: the state change and the release commit together.
+        async def cancel_in(tx: Tx) -> Job:
             job = await self.jobs.get_in(tx, job_id)
             if job is None or job.guild_id != guild_id:
                 raise NotFound(f"There is no job #{job_id} in this server.")
@@ -272,8 +282,16 @@ class JobService:
             if not moved:
                 raise Conflict(f"Job #{job_id} can no longer be cancelled.")
             await self.credits.release_in(tx, job, now, "cancelled by member")
-            cancelled = await self.jobs.get_in(tx, job_id)
-        assert cancelled is not None
+            return replace(
+                job,
+                state=JobState.CANCELLED,
+                finished_at=from_ts(to_ts(now)),
+                error_code="cancelled",
+                error_message="Cancelled by you before it was sent.",
+                next_check_at=from_ts(to_ts(now)),
+            )
+
+        cancelled = await self.db.run(cancel_in)
         log.info("job cancelled job=%d guild=%d member=%d", job_id, guild_id, member_id)
         return cancelled
 
@@ -291,3 +309,8 @@ def _insufficient_message(price: int, balance: Balance, qualifies_at: datetime |
         f"This video costs {price} credits and you have {balance.available} available{held}. "
         "Try a shorter duration or 720p, wait for your next refill, or ask an admin for a grant."
     )
+
+
+def _already_made(made: Job | None) -> None:
+    if made is not None:
+        raise Conflict(f"This request is already being made: job #{made.id}. Nothing more was charged.")

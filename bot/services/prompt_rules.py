@@ -33,19 +33,20 @@ class PromptRuleService:
         self.audit = audit
         self.global_rules = global_rules
         self.clock = clock
-        # Compiled per server on first use and dropped on every change: one process owns the file,
-        # so the cache can never be stale longer than the transaction that changed the rules.
-        self._cache: dict[int, RuleSet] = {}
+        # Compiled per server, kept while the repository's cached rules are the same tuple: the
+        # repository's cache is dropped by the transaction that changes them (every process hears it).
+        self._compiled: dict[int, tuple[tuple[PromptRule, ...], RuleSet]] = {}
 
     async def rules(self, guild_id: int) -> list[PromptRule]:
         return await self.repo.rules(guild_id)
 
     async def _rule_set(self, guild_id: int) -> RuleSet:
-        cached = self._cache.get(guild_id)
-        if cached is None:
-            cached = RuleSet.from_rules("server", await self.repo.rules(guild_id))
-            self._cache[guild_id] = cached
-        return cached
+        rules = await self.repo.cached_rules(guild_id)
+        compiled = self._compiled.get(guild_id)
+        if compiled is None or compiled[0] is not rules:
+            compiled = (rules, RuleSet.from_rules("server", list(rules)))
+            self._compiled[guild_id] = compiled
+        return compiled[1]
 
     async def check_prompt(self, guild_id: int, prompt: str) -> RuleHit | None:
         """The rule that refuses this prompt (global list first), or None."""
@@ -77,7 +78,6 @@ class PromptRuleService:
                 detail=f"{kind.value} #{rule_id}: {stored}",
             )
             rule = await self.repo.get_rule_in(tx, guild_id, rule_id)
-        self._cache.pop(guild_id, None)
         assert rule is not None
         return rule
 
@@ -97,7 +97,6 @@ class PromptRuleService:
                 reason=reason,
                 detail=f"{rule.kind.value} #{rule.id}: {rule.value}",
             )
-        self._cache.pop(guild_id, None)
         return rule
 
 

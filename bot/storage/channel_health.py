@@ -26,7 +26,8 @@ class ChannelHealthRepository:
     async def failures_since_last_post(self, guild_id: int, channel_id: int) -> tuple[int, str]:
         """Deliveries given up in a channel since its last successful post or an admin's resume,
         and a key naming that stretch, so admins are told once per stretch."""
-        async with self.db.reading() as tx:
+
+        async def read(tx: Tx) -> tuple[int, float]:
             resumed = await tx.fetchval(
                 "SELECT MAX(CAST(period AS REAL)) FROM admin_notices WHERE guild_id = ? AND kind = ?",
                 (guild_id, _resume_kind(channel_id)),
@@ -41,6 +42,10 @@ class ChannelHealthRepository:
                 " AND finished_at > ?",
                 (guild_id, channel_id, since),
             )
+            return int(failures), since
+
+        # Every /video asks: one read unit (one hop on SQLite), not three statements across the loop.
+        failures, since = await self.db.read(read)
         return int(failures), f"{since:.3f}"
 
     @staticmethod

@@ -6,8 +6,9 @@ Repositories see only ``Database``, ``Tx``, ``Row`` and ``IntegrityError`` from 
 SQL text for both (``bot.storage.dialect`` holds the few expressions that differ).
 
 A transaction is one unit of work: ``db.run(work)`` hands ``work(tx)`` to the backend in one call.
-Today that opens one transaction around it; it is the seam where group commit (several units
-sharing one SQLite commit) and one-trip PostgreSQL units fit without changing callers.
+On SQLite the whole unit runs on the connection's thread in one hop and shares a group commit
+(``bot.storage.sqlite``); on PostgreSQL it runs on one pooled connection in one transaction.
+A unit awaits only its ``Tx``; anything else it awaited would hold up every other writer.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
 
+from bot.storage.caches import Caches
 from bot.storage.dialect import Dialect
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -41,6 +43,14 @@ class Row(Protocol):
 
 class IntegrityError(Exception):
     """A constraint refused the statement (a unique index, a check, an append-only trigger)."""
+
+
+class CommitFailed(RuntimeError):
+    """The COMMIT of a group of units failed: this unit's work was not written (nor any of its group)."""
+
+
+class UnitAwaitedOther(RuntimeError):
+    """A unit of work awaited something other than its transaction (a bug: it would stall the writer)."""
 
 
 class SchemaError(RuntimeError):
@@ -130,6 +140,19 @@ class Tx(ABC):
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
+    @property
+    def changes(self) -> list[tuple[str, int]]:
+        """What this transaction said it changed (``changed``): dropped from the caches after commit."""
+        try:
+            return self._changes
+        except AttributeError:
+            self._changes: list[tuple[str, int]] = []
+            return self._changes
+
+    async def changed(self, cache: str, guild_id: int) -> None:
+        """This transaction changes what ``cache`` holds for a server (see ``bot.storage.caches``)."""
+        self.changes.append((cache, guild_id))
+
     @abstractmethod
     async def lock(self, *keys: tuple[object, ...]) -> None:
         """Hold these locks until the transaction ends, taken in the order given.
@@ -155,6 +178,24 @@ def server_budget_lock(guild_id: int) -> tuple[object, ...]:
 GLOBAL_BUDGET_LOCK: tuple[object, ...] = ("global-budget",)
 
 
+@dataclass(slots=True)
+class StorageStats:
+    """Counted by the backend, read by bench/: what the hot path costs in database work.
+
+    ``round_trips`` are hops from the event loop to the database and back (a call queued on
+    aiosqlite's thread, one query to PostgreSQL); ``statements`` are SQL statements run, BEGIN,
+    SAVEPOINT and COMMIT included; ``commits`` are durable COMMITs (a group commit is one).
+    """
+
+    statements: int = 0
+    commits: int = 0
+    round_trips: int = 0
+    units: int = 0  # units of work handed to ``Database.run``
+
+    def copy(self) -> StorageStats:
+        return StorageStats(self.statements, self.commits, self.round_trips, self.units)
+
+
 class Database(ABC):
     """One bot's storage. Open with ``Database.open``; close with ``close``."""
 
@@ -165,6 +206,8 @@ class Database(ABC):
     #: No other bot process can use this database (SQLite under its process lock), so a job lease
     #: another owner left behind needs no waiting out.
     sole_process: bool = False
+    stats: StorageStats
+    caches: Caches
 
     @staticmethod
     async def open(
@@ -219,7 +262,14 @@ class Database(ABC):
 
     async def run(self, work: Callable[[Tx], Awaitable[T]]) -> T:
         """Hand one unit of work to storage: ``work(tx)`` runs inside one transaction."""
+        self.stats.units += 1
         async with self.transaction() as tx:
+            return await work(tx)
+
+    async def read(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+        """Several reads as one unit, one consistent snapshot, nothing written (one hop on SQLite)."""
+        self.stats.units += 1
+        async with self.reading() as tx:
             return await work(tx)
 
     @abstractmethod

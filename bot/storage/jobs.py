@@ -184,6 +184,74 @@ class JobRepository:
             ),
         )
 
+    @classmethod
+    async def insert_accepted(
+        cls,
+        tx: Tx,
+        *,
+        guild_id: int,
+        channel_id: int,
+        member_id: int,
+        spec: VideoSpec,
+        price: int,
+        provider: str,
+        idempotency_key: str,
+        accepted_at: datetime,
+        next_check_at: datetime,
+        parent_job_id: int | None = None,
+        callback_token: str | None = None,
+        interaction_id: int | None = None,
+    ) -> Job:
+        """Insert a new job and return it as reading it back would, without the read. A second job
+        for the same interaction raises ``IntegrityError``."""
+        job_id = await cls.insert(
+            tx,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            member_id=member_id,
+            spec=spec,
+            price=price,
+            provider=provider,
+            idempotency_key=idempotency_key,
+            accepted_at=accepted_at,
+            next_check_at=next_check_at,
+            parent_job_id=parent_job_id,
+            callback_token=callback_token,
+            interaction_id=interaction_id,
+        )
+        accepted = from_ts(to_ts(accepted_at))  # the stored precision, like a read
+        assert accepted is not None
+        return Job(
+            id=job_id,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            member_id=member_id,
+            spec=spec,
+            price=price,
+            state=JobState.ACCEPTED,
+            provider=provider,
+            idempotency_key=idempotency_key,
+            provider_task_id=None,
+            submit_attempts=0,
+            submit_in_flight=False,
+            check_attempts=0,
+            next_check_at=from_ts(to_ts(next_check_at)),
+            accepted_at=accepted,
+            submitted_at=None,
+            finished_at=None,
+            delivered_at=None,
+            result_url=None,
+            error_code=None,
+            error_message=None,
+            progress_message_id=None,
+            progress_edited_at=None,
+            result_message_id=None,
+            notified=False,
+            parent_job_id=parent_job_id,
+            callback_token=callback_token,
+            interaction_id=interaction_id,
+        )
+
     @staticmethod
     async def get_in(tx: Tx, job_id: int) -> Job | None:
         row = await tx.fetchone(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
@@ -295,6 +363,11 @@ class JobRepository:
     async def by_interaction(self, interaction_id: int) -> Job | None:
         """The job a Discord interaction made (unique index), whichever process accepted it."""
         row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM jobs WHERE interaction_id = ?", (interaction_id,))
+        return None if row is None else _job(row)
+
+    @staticmethod
+    async def by_interaction_in(tx: Tx, interaction_id: int) -> Job | None:
+        row = await tx.fetchone(f"SELECT {_COLUMNS} FROM jobs WHERE interaction_id = ?", (interaction_id,))
         return None if row is None else _job(row)
 
     async def by_callback_token(self, token: str) -> Job | None:

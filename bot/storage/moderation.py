@@ -51,6 +51,9 @@ def _block(row: Row) -> Block:
 class ModerationRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Read by every /video, written by moderators (bot.storage.caches).
+        self._rules = db.caches.register("rules", self._rules_in)
+        self._blocks = db.caches.register("blocks", self._blocks_in)
 
     # --- settings --------------------------------------------------------------------------
 
@@ -83,8 +86,16 @@ class ModerationRepository:
     # --- prompt rules ----------------------------------------------------------------------
 
     async def rules(self, guild_id: int) -> list[PromptRule]:
-        rows = await self.db.fetchall(f"SELECT {_RULES} FROM prompt_rules WHERE guild_id = ? ORDER BY id", (guild_id,))
-        return [_rule(row) for row in rows]
+        return list(await self._rules.get(guild_id))
+
+    async def cached_rules(self, guild_id: int) -> tuple[PromptRule, ...]:
+        """The same tuple until the rules change: callers may key what they derive on its identity."""
+        return await self._rules.get(guild_id)
+
+    @staticmethod
+    async def _rules_in(tx: Tx, guild_id: int) -> tuple[PromptRule, ...]:
+        rows = await tx.fetchall(f"SELECT {_RULES} FROM prompt_rules WHERE guild_id = ? ORDER BY id", (guild_id,))
+        return tuple(_rule(row) for row in rows)
 
     @staticmethod
     async def count_rules_in(tx: Tx, guild_id: int) -> int:
@@ -105,22 +116,28 @@ class ModerationRepository:
 
     @staticmethod
     async def add_rule_in(tx: Tx, guild_id: int, kind: RuleKind, value: str, actor_id: int, at: datetime) -> int:
-        return await tx.insert(
+        rule_id = await tx.insert(
             "INSERT INTO prompt_rules (guild_id, kind, value, actor_id, created_at) VALUES (?, ?, ?, ?, ?)",
             (guild_id, kind.value, value, actor_id, to_ts(at)),
         )
+        await tx.changed("rules", guild_id)
+        return rule_id
 
     @staticmethod
     async def delete_rule_in(tx: Tx, guild_id: int, rule_id: int) -> bool:
-        return await tx.execute("DELETE FROM prompt_rules WHERE guild_id = ? AND id = ?", (guild_id, rule_id)) == 1
+        deleted = await tx.execute("DELETE FROM prompt_rules WHERE guild_id = ? AND id = ?", (guild_id, rule_id))
+        await tx.changed("rules", guild_id)
+        return deleted == 1
 
     # --- blocks ----------------------------------------------------------------------------
 
     async def block(self, guild_id: int, member_id: int) -> Block | None:
-        row = await self.db.fetchone(
-            f"SELECT {_BLOCKS} FROM member_blocks WHERE guild_id = ? AND member_id = ?", (guild_id, member_id)
-        )
-        return None if row is None else _block(row)
+        return (await self._blocks.get(guild_id)).get(member_id)
+
+    @staticmethod
+    async def _blocks_in(tx: Tx, guild_id: int) -> dict[int, Block]:
+        rows = await tx.fetchall(f"SELECT {_BLOCKS} FROM member_blocks WHERE guild_id = ?", (guild_id,))
+        return {int(row["member_id"]): _block(row) for row in rows}
 
     @staticmethod
     async def block_in(tx: Tx, guild_id: int, member_id: int) -> Block | None:
@@ -137,10 +154,12 @@ class ModerationRepository:
             f"INSERT INTO member_blocks ({_BLOCKS}) VALUES (?, ?, ?, ?, ?)",
             (guild_id, member_id, actor_id, reason, to_ts(at)),
         )
+        await tx.changed("blocks", guild_id)
 
     @staticmethod
     async def delete_block_in(tx: Tx, guild_id: int, member_id: int) -> bool:
         changed = await tx.execute(
             "DELETE FROM member_blocks WHERE guild_id = ? AND member_id = ?", (guild_id, member_id)
         )
+        await tx.changed("blocks", guild_id)
         return changed == 1

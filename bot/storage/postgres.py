@@ -7,6 +7,7 @@ take transaction-level advisory locks (``Tx.lock``) before they read what they c
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Iterable
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from bot.storage.caches import NOTIFY_CHANNEL, Caches
 from bot.storage.db import (
     Database,
     IntegrityError,
@@ -23,6 +25,7 @@ from bot.storage.db import (
     Params,
     Row,
     SchemaError,
+    StorageStats,
     Tx,
     bundled_migrations,
     check_version,
@@ -102,6 +105,11 @@ class PostgresTx(Tx):
         except asyncpg.IntegrityConstraintViolationError as error:
             raise IntegrityError(str(error)) from error
 
+    async def changed(self, cache: str, guild_id: int) -> None:
+        # NOTIFY is transactional: every process hears it when, and only if, this commits.
+        await super().changed(cache, guild_id)
+        await self._conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, f"{cache}:{guild_id}")
+
     async def lock(self, *keys: tuple[object, ...]) -> None:
         for key in keys:
             await self._conn.execute("SELECT pg_advisory_xact_lock($1)", lock_key(key))
@@ -112,8 +120,12 @@ class PostgresDatabase(Database):
     dialect = POSTGRESQL
 
     def __init__(self, pool: asyncpg.Pool, url: str) -> None:
+        self.stats = StorageStats()  # counted on SQLite only (bench/ measures SQLite)
+        self.caches = Caches(self)
         self._pool = pool
+        self._url = url
         self.target = redacted(url)
+        self._listener: asyncio.Task[None] | None = None
 
     @classmethod
     async def _connect(cls, url: str) -> PostgresDatabase:
@@ -129,6 +141,7 @@ class PostgresDatabase(Database):
         except BaseException:
             await db.close()
             raise
+        db.listen_for_changes()
         return db
 
     @classmethod
@@ -144,7 +157,43 @@ class PostgresDatabase(Database):
             raise
         return db
 
+    def listen_for_changes(self) -> None:
+        """Hear other processes' cache invalidations (``bot.storage.caches``) until ``close``."""
+        if self._listener is None:
+            self._listener = asyncio.create_task(self._listen(), name="postgres-cache-listener")
+
+    async def _listen(self) -> None:
+        delay = 0.5
+        while True:
+            conn: asyncpg.Connection | None = None
+            try:
+                conn = await asyncpg.connect(self._url)
+                lost = asyncio.Event()
+                conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
+                await conn.add_listener(
+                    NOTIFY_CHANNEL, lambda _c, _pid, _channel, payload: self.caches.notified(payload)
+                )
+                # Whatever changed while nobody listened was not heard: start from empty caches.
+                self.caches.flush()
+                delay = 0.5
+                await lost.wait()
+                log.warning("the cache invalidation listener lost its connection; reconnecting")
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning("the cache invalidation listener could not connect (%s); retrying", type(error).__name__)
+            finally:
+                if conn is not None and not conn.is_closed():
+                    await conn.close()
+            self.caches.flush()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
     async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
+            self._listener = None
         await self._pool.close()
 
     async def schema_version(self) -> int:
@@ -186,8 +235,12 @@ class PostgresDatabase(Database):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
+        tx: PostgresTx | None = None
         async with self._pool.acquire() as conn, conn.transaction():
-            yield PostgresTx(conn)
+            tx = PostgresTx(conn)
+            yield tx
+        # Committed: drop what it changed here at once (other processes hear the NOTIFY).
+        self.caches.committed(tx.changes)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Tx]:

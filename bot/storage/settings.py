@@ -36,6 +36,17 @@ def _settings(guild_id: int, row: Row | None) -> GuildSettings:
 class SettingsRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Read by every /video, written by a few admin commands (bot.storage.caches).
+        self._settings = db.caches.register("settings", self.get_in)
+        self._roles = db.caches.register("roles", self.role_allowances_in)
+        self._channels = db.caches.register("channels", self._allowed_channels_in)
+
+    async def cached_in(self, tx: Tx, guild_id: int) -> GuildSettings:
+        """The server's settings for a unit of work: from the cache, else read through ``tx``."""
+        return await self._settings.get_in(tx, guild_id)
+
+    async def cached_role_allowances_in(self, tx: Tx, guild_id: int) -> dict[int, int]:
+        return await self._roles.get_in(tx, guild_id)
 
     # --- server settings -----------------------------------------------------------------------
 
@@ -68,6 +79,7 @@ class SettingsRepository:
             " updated_by = excluded.updated_by",
             [guild_id, *fields.values(), to_ts(at), actor_id],
         )
+        await tx.changed("settings", guild_id)
 
     async def public_gallery(self, guild_id: int) -> bool:
         """Whether the server's admins let wan26ai show its videos in public galleries."""
@@ -91,21 +103,27 @@ class SettingsRepository:
             " updated_at = excluded.updated_at, updated_by = excluded.updated_by",
             (guild_id, role_id, amount, to_ts(at), actor_id),
         )
+        await tx.changed("roles", guild_id)
 
     @staticmethod
     async def clear_role_allowance_in(tx: Tx, guild_id: int, role_id: int) -> bool:
         removed = await tx.execute(
             "DELETE FROM role_allowances WHERE guild_id = ? AND role_id = ?", (guild_id, role_id)
         )
+        await tx.changed("roles", guild_id)
         return removed == 1
 
     # --- allowed channels ----------------------------------------------------------------------
 
     async def allowed_channels(self, guild_id: int) -> list[int]:
-        rows = await self.db.fetchall(
+        return list(await self._channels.get(guild_id))
+
+    @staticmethod
+    async def _allowed_channels_in(tx: Tx, guild_id: int) -> tuple[int, ...]:
+        rows = await tx.fetchall(
             "SELECT channel_id FROM allowed_channels WHERE guild_id = ? ORDER BY added_at, channel_id", (guild_id,)
         )
-        return [int(row["channel_id"]) for row in rows]
+        return tuple(int(row["channel_id"]) for row in rows)
 
     @staticmethod
     async def add_channel_in(tx: Tx, guild_id: int, channel_id: int, *, at: datetime, actor_id: int | None) -> bool:
@@ -114,6 +132,7 @@ class SettingsRepository:
             " ON CONFLICT DO NOTHING",
             (guild_id, channel_id, to_ts(at), actor_id),
         )
+        await tx.changed("channels", guild_id)
         return added == 1
 
     @staticmethod
@@ -121,6 +140,7 @@ class SettingsRepository:
         removed = await tx.execute(
             "DELETE FROM allowed_channels WHERE guild_id = ? AND channel_id = ?", (guild_id, channel_id)
         )
+        await tx.changed("channels", guild_id)
         return removed == 1
 
     # --- "admins were told" markers ----------------------------------------------------------

@@ -16,7 +16,17 @@ from datetime import datetime
 
 from bot.domain.clock import to_ts
 from bot.domain.models import DaySpend, MemberSpend
-from bot.storage.db import Database, Tx
+from bot.domain.periods import Period, period_key, period_start
+from bot.storage.db import GLOBAL_BUDGET_LOCK, Database, Tx, server_budget_lock
+
+#: ``budget_totals.guild_id`` of the bot-wide total (Discord ids are never 0).
+ALL_SERVERS = 0
+_PERIODS: tuple[Period, ...] = ("daily", "weekly", "monthly", "never")
+
+
+def _total_key(period: Period, moment: datetime) -> str:
+    return f"{period}:{period_key(period, moment)}"
+
 
 # The settlement is joined through the partial unique index on settlements (its WHERE is repeated
 # word for word, which is what lets SQLite use it), the job by its primary key.
@@ -67,6 +77,38 @@ class SpendRepository:
                 f"SELECT COALESCE(SUM({_SPENT}), 0) {_FROM} AND h.guild_id = ?", (start, guild_id)
             )
         return int(value or 0)
+
+    @staticmethod
+    async def running_spent_in(tx: Tx, guild_id: int | None, period: Period, now: datetime) -> int:
+        """What ``spent_in`` counts for the period containing ``now``, from its running total.
+
+        The first check of a period seeds the total from the full sum (the same rule, so existing
+        data and a period already under way come out the same); afterwards holds and freeing
+        releases move it (``moved_in``), and this reads one row. Read under the budget's lock, so no
+        hold of another process can fall between the seed's sum and its row.
+        """
+        scope = ALL_SERVERS if guild_id is None else guild_id
+        await tx.lock(GLOBAL_BUDGET_LOCK if guild_id is None else server_budget_lock(guild_id))
+        key = _total_key(period, now)
+        value = await tx.fetchval("SELECT spent FROM budget_totals WHERE guild_id = ? AND period = ?", (scope, key))
+        if value is not None:
+            return int(value)
+        spent = await SpendRepository.spent_in(tx, guild_id, period_start(period, now))
+        await tx.execute(
+            "INSERT INTO budget_totals (guild_id, period, spent) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            (scope, key, spent),
+        )
+        return spent
+
+    @staticmethod
+    async def moved_in(tx: Tx, guild_id: int, amount: int, held_at: datetime) -> None:
+        """A hold (+ its amount) or a release the provider did not charge for (− the hold's amount),
+        dated by the hold: every running total already seeded for its periods moves with it."""
+        keys = [_total_key(period, held_at) for period in _PERIODS]
+        await tx.execute(
+            "UPDATE budget_totals SET spent = spent + ? WHERE guild_id IN (?, ?) AND period IN (?, ?, ?, ?)",
+            (amount, guild_id, ALL_SERVERS, *keys),
+        )
 
     @staticmethod
     async def summary_in(tx: Tx, guild_id: int | None, since: datetime | None) -> SpendSummary:

@@ -85,3 +85,30 @@ async def test_a_quote_runs_the_same_guards(db: Database, clock: ManualClock) ->
     with pytest.raises(InsufficientCredits):
         await g.core.jobs.quote(request(1, spec(duration=15)))
     assert [e.kind for e in await g.core.ledger.entries(GUILD)] == [LedgerKind.REFILL, LedgerKind.GRANT]
+
+
+async def test_the_running_total_agrees_with_the_full_sum(db: Database, clock: ManualClock) -> None:
+    """Budget checks read a running total per period; it must count exactly what the full sum counts:
+    holds count, a release the provider charged for keeps counting, one it did not frees the share."""
+    g = build_guarded(db, clock, limits={"cooldown_seconds": 0, "max_running_per_member": 10})
+    await g.admin.set_budget(GUILD, 10_000, "daily", actor_id=99)
+    before_cap = await g.core.jobs.accept(request(1))  # held before the first check seeds the total
+    jobs = [(await g.core.jobs.accept(request(member))).job for member in range(2, 7)]
+    await g.core.jobs.cancel(GUILD, jobs[0].id, 2)  # never sent: frees its 80
+    async with db.transaction() as tx:  # the provider charged for this one, then it failed
+        await g.core.job_repo.update_in(tx, jobs[1].id, provider_billed=True)
+        await g.core.credits.release_in(tx, jobs[1], clock(), "failed: undeliverable")
+        await g.core.credits.settle_in(tx, before_cap.job, clock())
+        await g.core.credits.release_in(tx, jobs[2], clock(), "refused: provider refunded")
+    full = await g.stats.spend.spent(GUILD, None)
+    assert full == 4 * 80  # before_cap, the billed failure, jobs[3], jobs[4]
+
+    async def running(tx):  # type: ignore[no-untyped-def]
+        return await g.stats.spend.running_spent_in(tx, GUILD, "daily", clock())
+
+    assert await db.run(running) == full
+    # The next check is a new job against that total: 4 × 80 spent, cap 400 leaves room for one.
+    await g.admin.set_budget(GUILD, 400, None, actor_id=99)
+    await g.core.jobs.accept(request(8))
+    with pytest.raises(CapReached, match="400 of 400"):
+        await g.core.jobs.accept(request(9))

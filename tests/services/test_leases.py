@@ -52,7 +52,7 @@ def name(runner: JobRunner, owner: str, *, max_in_flight: int | None = None) -> 
 
 
 async def job(rig: Rig, job_id: int) -> Job:
-    found = await rig.services.job_repo.get(job_id)
+    found = await rig.storage.job_repo.get(job_id)
     assert found is not None
     return found
 

@@ -31,7 +31,7 @@ def request(interaction_id: int | None) -> JobRequest:
 
 
 async def holds(rig: Any) -> int:
-    return sum(1 for entry in await rig.services.ledger.entries(GUILD) if entry.kind is LedgerKind.HOLD)
+    return sum(1 for entry in await rig.storage.ledger.entries(GUILD) if entry.kind is LedgerKind.HOLD)
 
 
 async def test_the_same_interaction_on_a_second_process_holds_nothing(tmp_path: Any) -> None:
