@@ -21,12 +21,25 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
-
-if TYPE_CHECKING:
-    from bot.storage.db import Database, Tx
+from typing import Any, Generic, Protocol, TypeVar
 
 T = TypeVar("T")
+
+
+# Protocols, not imports: the database owns its caches, so this module cannot import it back
+# (a loader is typed with Any for the same reason: it takes the database's own Tx).
+class Tx(Protocol):
+    """What a cache needs of a transaction (``bot.storage.db.Tx``): what it said it changed."""
+
+    @property
+    def changes(self) -> list[tuple[str, int]]: ...
+
+
+class Database(Protocol):
+    """What a cache needs of the database (``bot.storage.db.Database``): a read in one unit of work."""
+
+    async def read(self, work: Callable[[Any], Awaitable[T]]) -> T: ...
+
 
 TTL_SECONDS = 30.0
 #: The PostgreSQL channel the invalidations travel on; the payload is ``<cache>:<guild id>``.
@@ -44,7 +57,7 @@ class GuildCache(Generic[T]):
         self,
         name: str,
         db: Database,
-        load_in: Callable[[Tx, int], Awaitable[T]],
+        load_in: Callable[[Any, int], Awaitable[T]],
         ttl: float = TTL_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -128,7 +141,7 @@ class Caches:
         self._db = db
         self._caches: dict[str, GuildCache[Any]] = {}
 
-    def register(self, name: str, load_in: Callable[[Tx, int], Awaitable[T]]) -> GuildCache[T]:
+    def register(self, name: str, load_in: Callable[[Any, int], Awaitable[T]]) -> GuildCache[T]:
         """The cache called ``name`` (one per database, whichever repository asks first)."""
         cache = self._caches.get(name)
         if cache is None:

@@ -30,9 +30,7 @@ async def test_videos_are_public_at_wan26ai_only_after_an_admin_turns_it_on(worl
 
         assert public_flags(world) == [False, True, False]
         assert len(world.results()) == 3
-        settings = [
-            e for e in await world.storage.audit.entries(world.guild.id) if e.action is AuditAction.SETTING
-        ]
+        settings = [e for e in await world.storage.audit.entries(world.guild.id) if e.action is AuditAction.SETTING]
         assert [(e.actor_id, e.detail) for e in settings] == [
             (world.admin.id, "public gallery on"),
             (world.admin.id, "public gallery off"),

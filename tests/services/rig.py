@@ -16,7 +16,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.config import config_from_mapping
+from bot.config import Config, config_from_mapping
 from bot.domain.models import Job, LedgerKind
 from bot.providers.factory import build_provider
 from bot.services.container import Services, Storage, build_services, open_storage
@@ -69,6 +69,7 @@ class Rig:
     server: FakeProviderServer
     services: Services
     events: RecordingEvents
+    config: Config
 
     @property
     def storage(self) -> Storage:
@@ -132,7 +133,7 @@ async def open_rig(
             services = build_services(
                 config=config, db=db, session=session, provider=adapter, clock=clock, events=events
             )
-            yield Rig(db, clock, server, services, events)
+            yield Rig(db, clock, server, services, events, config)
     finally:
         await db.close()
         await server.stop()

@@ -31,7 +31,7 @@ LEASE_SECONDS = 20.0
 async def second_process(rig: Rig, *, single_process: bool = False) -> AsyncIterator[Services]:
     """Another bot on the same database: its own Database, HTTP session and provider adapter.
     It shares only what two processes share: the database, the provider, Discord, the clock."""
-    config = rig.services.config
+    config = rig.config
     db = await Database.open(config.database.target, single_process=single_process)
     try:
         async with aiohttp.ClientSession() as session:
