@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import aiohttp
 import discord
@@ -57,6 +58,7 @@ class WanBot(commands.Bot):
         clock: Clock = discord.utils.utcnow,
         log_bodies: bool = False,
         commands_only: bool = False,
+        **client_options: Any,  # shard_count, shard_ids: bot.sharding
     ) -> None:
         # No privileged intents: slash commands carry the member and their roles with them.
         intents = discord.Intents.none()
@@ -67,6 +69,7 @@ class WanBot(commands.Bot):
             help_command=None,
             # Nothing the bot says pings anyone unless a message opts in to one user explicitly.
             allowed_mentions=discord.AllowedMentions.none(),
+            **client_options,
         )
         self.config = config
         self.clock = clock
@@ -256,4 +259,8 @@ def create_bot(
     config: Config, *, clock: Clock = discord.utils.utcnow, log_bodies: bool = False, commands_only: bool = False
 ) -> WanBot:
     """Build the bot without connecting; ``setup_hook`` opens storage and HTTP when it starts."""
+    if config.discord.sharded and not commands_only:
+        from bot.sharding import ShardedWanBot  # a leaf module: it imports this one
+
+        return ShardedWanBot(config, clock=clock, log_bodies=log_bodies)
     return WanBot(config, clock=clock, log_bodies=log_bodies, commands_only=commands_only)
