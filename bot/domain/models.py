@@ -144,6 +144,8 @@ class Job:
     provider_refunded: int | None = None
     # A create got no usable answer: a paid task may exist under this job's Idempotency-Key.
     create_unanswered: bool = False
+    # The server's upload limit when the job was accepted (any process may deliver it); None: unknown.
+    upload_limit_bytes: int | None = None
 
     @property
     def cancellable(self) -> bool:

@@ -32,6 +32,8 @@ class JobRequest:
     parent_job_id: int | None = None
     # For a thread: the channel it belongs to (a server's allowed channels include their threads).
     parent_channel_id: int | None = None
+    # The server's upload limit as the accepting process sees it, recorded on the job (any process delivers).
+    upload_limit_bytes: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +173,7 @@ class JobService:
                 next_check_at=now,
                 parent_job_id=request.parent_job_id,
                 callback_token=new_callback_token(),
+                upload_limit_bytes=request.upload_limit_bytes,
             )
             await self.credits.hold_in(
                 tx, guild_id=request.guild_id, member_id=member_id, job_id=job_id, amount=price, at=now

@@ -16,7 +16,8 @@ _COLUMNS = (
     " state, provider, idempotency_key, provider_task_id, submit_attempts, submit_in_flight, check_attempts,"
     " next_check_at, accepted_at, submitted_at, finished_at, delivered_at, result_url, error_code,"
     " error_message, progress_message_id, progress_edited_at, result_message_id, notified, parent_job_id,"
-    " callback_token, provider_billed, provider_charged, provider_refunded, create_unanswered"
+    " callback_token, provider_billed, provider_charged, provider_refunded, create_unanswered,"
+    " upload_limit_bytes"
 )
 _QUALIFIED_COLUMNS = ", ".join(f"jobs.{name.strip()}" for name in _COLUMNS.split(","))
 
@@ -89,6 +90,7 @@ def _job(row: Row) -> Job:
         provider_charged=row["provider_charged"],
         provider_refunded=row["provider_refunded"],
         create_unanswered=bool(row["create_unanswered"]),
+        upload_limit_bytes=row["upload_limit_bytes"],
     )
 
 
@@ -129,12 +131,13 @@ class JobRepository:
         next_check_at: datetime,
         parent_job_id: int | None = None,
         callback_token: str | None = None,
+        upload_limit_bytes: int | None = None,
     ) -> int:
         return await tx.insert(
             "INSERT INTO jobs (guild_id, channel_id, member_id, mode, prompt, duration, resolution, image_url,"
             " video_url, price, state, provider, idempotency_key, accepted_at, next_check_at, parent_job_id,"
-            " callback_token)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, ?, ?, ?, ?)",
+            " callback_token, upload_limit_bytes)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, ?, ?, ?, ?, ?)",
             (
                 guild_id,
                 channel_id,
@@ -152,6 +155,7 @@ class JobRepository:
                 to_ts(next_check_at),
                 parent_job_id,
                 callback_token,
+                upload_limit_bytes,
             ),
         )
 

@@ -7,6 +7,7 @@ calls before each IDENTIFY); each has its own database connection, as two proces
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -84,7 +85,7 @@ async def test_identifies_in_one_bucket_are_5_seconds_apart_across_processes(two
     await identify(second, 3)
     await identify(first, 0)
     for bucket, times in identified.items():
-        gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+        gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
         assert all(gap >= 5.0 for gap in gaps), (bucket, times)
     assert len(identified[0]) == 3 and len(identified[1]) == 2
     # The two first identifies in bucket 0 came at once: exactly one of them waited.
