@@ -199,6 +199,17 @@ class JobRepository:
         async with self.db.transaction() as tx:
             return await self.update_in(tx, job_id, expect_state=expect_state, **fields)
 
+    async def mark_due(self, job_id: int, at: datetime) -> bool:
+        """A completion callback said this job may be done: whichever process works on it checks it
+        at its next tick (the callback may have reached a process that is not stepping the job)."""
+        async with self.db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE jobs SET next_check_at = ? WHERE id = ? AND state IN ('submitted', 'rendering')"
+                " AND (next_check_at IS NULL OR next_check_at > ?)",
+                (to_ts(at), job_id, to_ts(at)),
+            )
+        return changed == 1
+
     async def by_callback_token(self, token: str) -> Job | None:
         """The job a completion callback's token belongs to (unique index; the token is never logged)."""
         row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM jobs WHERE callback_token = ?", (token,))
