@@ -23,18 +23,23 @@ from tests.backends import Backend
 
 
 class SharedClock:
-    """Wall time both "processes" read; a wait moves it to the end of the wait."""
+    """Wall time both "processes" read. It stands still; each identify happens at that time plus
+    what its own task waited (recorded per task), so concurrent waits do not blur each other."""
 
     def __init__(self) -> None:
         self.now = 1_800_000_000.0
         self.waits: list[float] = []
+        self._waited: dict[asyncio.Task[object] | None, float] = defaultdict(float)
 
     def __call__(self) -> float:
         return self.now
 
     async def sleep(self, seconds: float) -> None:
         self.waits.append(seconds)
-        self.now += seconds
+        self._waited[asyncio.current_task()] += seconds
+
+    def identified_at(self) -> float:
+        return self.now + self._waited.pop(asyncio.current_task(), 0.0)
 
 
 def _sharded(shard_ids: list[int]) -> Config:
@@ -76,7 +81,7 @@ async def test_identifies_in_one_bucket_are_5_seconds_apart_across_processes(two
 
     async def identify(bot: ShardedWanBot, shard_id: int) -> None:
         await bot.before_identify_hook(shard_id, initial=shard_id == bot.shard_ids[0])
-        identified[shard_id % 2].append(clock())
+        identified[shard_id % 2].append(clock.identified_at())
 
     # Each process starts its shards one after another, both at the same moment, then shard 0
     # reconnects: every identify in a bucket waits for the previous one in any process.
@@ -85,11 +90,12 @@ async def test_identifies_in_one_bucket_are_5_seconds_apart_across_processes(two
     await identify(second, 3)
     await identify(first, 0)
     for bucket, times in identified.items():
+        times.sort()
         gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
         assert all(gap >= 5.0 for gap in gaps), (bucket, times)
     assert len(identified[0]) == 3 and len(identified[1]) == 2
     # The two first identifies in bucket 0 came at once: exactly one of them waited.
-    assert clock.waits[0] == 5.0
+    assert identified[0][:2] == [clock.now, clock.now + 5.0]
 
 
 async def test_different_buckets_do_not_wait_for_each_other(two_processes) -> None:  # type: ignore[no-untyped-def]
