@@ -184,6 +184,10 @@ class WanBot(commands.Bot):
     def _callback_url(self, job: Job) -> str | None:
         return self.callbacks.url_for(job) if self.callbacks is not None else None
 
+    def shard_summary(self) -> dict[str, Any]:
+        """For ``/healthz``; a sharded bot (``bot.sharding``) lists its range."""
+        return {"count": 1, "ids": [0], "connected": [0] if self.discord_connected() else []}
+
     def discord_connected(self) -> bool:
         ws = self.ws
         return not self.is_closed() and self.is_ready() and ws is not None and bool(getattr(ws, "open", False))
@@ -209,6 +213,7 @@ class WanBot(commands.Bot):
             clock=self.clock,
             max_tick_age_seconds=config.web.max_tick_age_seconds,
             started_at=started_at,
+            shards=self.shard_summary,
         )
         server = OpsServer(config.web, health=health, metrics=self.metrics, callbacks=callbacks)
         try:

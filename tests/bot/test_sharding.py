@@ -73,6 +73,8 @@ def test_a_shard_range_in_config_makes_an_auto_sharded_bot() -> None:
     assert bot.shard_ids == [2, 3]
     assert bot.shard_count == 4
     assert not isinstance(create_bot(Config()), ShardedWanBot)
+    # /healthz before the gateway connects: the range, none of it up yet.
+    assert bot.shard_summary() == {"count": 4, "ids": [2, 3], "connected": []}
 
 
 async def test_identifies_in_one_bucket_are_5_seconds_apart_across_processes(two_processes) -> None:  # type: ignore[no-untyped-def]
