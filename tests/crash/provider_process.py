@@ -82,6 +82,9 @@ def _chaotic(base: type[FakeProviderServer]) -> type[FakeProviderServer]:
         def _new_task(self, prefix: str, body: dict[str, Any], **options: Any) -> FakeTask:
             task = super()._new_task(prefix, body, **options)
             self.chaos.new_task(self, task)
+            # The most renders at once the bot(s) ever had here: at most limits.max_in_flight.
+            rendering = sum(1 for known in self.tasks.values() if self.phase(known) in ("queued", "running"))
+            self.max_rendering = max(getattr(self, "max_rendering", 0), rendering)
             return task
 
         def phase(self, task: FakeTask) -> Phase:
@@ -115,7 +118,8 @@ def _chaotic(base: type[FakeProviderServer]) -> type[FakeProviderServer]:
                 for r in self.requests_to("generate")
                 if isinstance(r.json, dict)
             ]
-            return web.json_response({"tasks": tasks, "creates": creates})
+            max_rendering = getattr(self, "max_rendering", 0)
+            return web.json_response({"tasks": tasks, "creates": creates, "max_rendering": max_rendering})
 
     Chaotic.__name__ = f"Chaotic{base.__name__}"
     return Chaotic
