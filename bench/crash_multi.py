@@ -33,7 +33,14 @@ def rows_for(report: MultiReport, kind: str, processes: int) -> list[Row]:
         ),
         Row("crash-multi", "jobs accepted, all ended", str(sum(report.jobs.values())), "", ended),
         Row("crash-multi", "provider tasks / creates", f"{report.tasks} / {report.creates}", "", ""),
-        Row("crash-multi", "most renders at once (all processes)", str(report.max_rendering), "≤ 4", ""),
+        Row(
+            "crash-multi",
+            "most renders at once of jobs (all processes)",
+            str(report.max_rendering),
+            "≤ 4",
+            f"{report.max_rendering_with_orphans} with {report.orphan_tasks} orphaned tasks (a create answer lost"
+            " at a kill on a provider without idempotency keys)",
+        ),
         Row("crash-multi", "leases checked", "yes" if report.leases_checked else "no (no leases)", "yes", ""),
         Row(
             "crash-multi",

@@ -69,7 +69,9 @@ class MultiReport:
     tasks: int = 0
     creates: int = 0
     results_posted: int = 0
-    max_rendering: int = 0
+    max_rendering: int = 0  # renders at once of tasks some job follows
+    max_rendering_with_orphans: int = 0  # the same with tasks no job knows (a lost create answer)
+    orphan_tasks: int = 0
     leases_checked: bool = False
     wall_seconds: float = 0.0
     violations: list[str] = field(default_factory=list)
@@ -81,10 +83,30 @@ def lease_violations(leases: list[dict[str, Any]], now: float) -> list[str]:
     return [f"job {job_id} has {count} live leases" for job_id, count in live.items() if count > 1]
 
 
-def rendering_violations(provider: dict[str, Any]) -> list[str]:
-    most = int(provider.get("max_rendering", 0))
+def most_at_once(tasks: list[dict[str, Any]]) -> int:
+    """The most provider renders that overlapped in time (each from its create to its render's end)."""
+    edges = sorted(
+        [(task["created_at"], 1) for task in tasks]
+        + [(task["created_at"] + task["render_seconds"], -1) for task in tasks]
+    )
+    most = current = 0
+    for _at, step in edges:  # an end sorts before a start at the same instant (-1 < 1)
+        current += step
+        most = max(most, current)
+    return most
+
+
+def followed_tasks(snapshot: checks.Snapshot, provider: dict[str, Any]) -> list[dict[str, Any]]:
+    """Provider tasks some job follows. The others are orphans: a create whose answer a kill lost
+    on a provider without idempotency keys (wan26ai), so no job knows the task (see README)."""
+    followed = {job["provider_task_id"] for job in snapshot.jobs if job["provider_task_id"]}
+    return [task for task in provider["tasks"] if task["task_id"] in followed]
+
+
+def rendering_violations(snapshot: checks.Snapshot, provider: dict[str, Any]) -> list[str]:
+    most = most_at_once(followed_tasks(snapshot, provider))
     if most > MAX_IN_FLIGHT:
-        return [f"the provider rendered {most} jobs at once; limits.max_in_flight is {MAX_IN_FLIGHT} for all processes"]
+        return [f"jobs had {most} renders at once; limits.max_in_flight is {MAX_IN_FLIGHT} for all processes"]
     return []
 
 
@@ -267,7 +289,7 @@ class MultiSession:
         if table is not None:
             rows = await self.db.fetchall(f'SELECT * FROM "{table}"')
             return [
-                {"job_id": row["job_id"], "expires_at": row.get("expires_at", row.get("lease_expires_at"))}
+                {"job_id": row["job_id"], "expires_at": row.get("expires_at", row.get("lease_until"))}
                 for row in (dict(row.items()) for row in rows)
             ]
         columns = {
@@ -277,7 +299,7 @@ class MultiSession:
                 " AND table_name = 'jobs' AND column_name ~ '(^|_)lease'"
             )
         }
-        expiry = next((name for name in sorted(columns) if "expire" in name), None)
+        expiry = next((name for name in sorted(columns) if "expire" in name or "until" in name), None)
         if expiry is None:
             return None
         # One lease per job row: two live leases on one job cannot be stored, only checked for shape.
@@ -292,7 +314,8 @@ class MultiSession:
     def check(self, where: str) -> None:
         snapshot = self.snapshot()
         provider = self.provider_state()
-        problems = checks.safety_violations(snapshot, provider, self.config.kind) + rendering_violations(provider)
+        problems = checks.safety_violations(snapshot, provider, self.config.kind)
+        problems += rendering_violations(snapshot, provider)
         leases = self.loop.run_until_complete(self._leases())
         if leases is not None:
             self.report.leases_checked = True
@@ -306,7 +329,9 @@ class MultiSession:
         report.jobs = Counter(job["state"] for job in snapshot.jobs)
         report.tasks = len(provider["tasks"])
         report.creates = len(provider["creates"])
-        report.max_rendering = int(provider.get("max_rendering", 0))
+        report.max_rendering = most_at_once(followed_tasks(snapshot, provider))
+        report.max_rendering_with_orphans = most_at_once(provider["tasks"])
+        report.orphan_tasks = len(provider["tasks"]) - len(followed_tasks(snapshot, provider))
         report.results_posted = sum(len(ids) for ids in snapshot.results.values())
         report.wall_seconds = time.time() - self.started
         return report

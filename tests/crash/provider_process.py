@@ -82,9 +82,6 @@ def _chaotic(base: type[FakeProviderServer]) -> type[FakeProviderServer]:
         def _new_task(self, prefix: str, body: dict[str, Any], **options: Any) -> FakeTask:
             task = super()._new_task(prefix, body, **options)
             self.chaos.new_task(self, task)
-            # The most renders at once the bot(s) ever had here: at most limits.max_in_flight.
-            rendering = sum(1 for known in self.tasks.values() if self.phase(known) in ("queued", "running"))
-            self.max_rendering = max(getattr(self, "max_rendering", 0), rendering)
             return task
 
         def phase(self, task: FakeTask) -> Phase:
@@ -110,6 +107,8 @@ def _chaotic(base: type[FakeProviderServer]) -> type[FakeProviderServer]:
                     "idempotency_key": task.idempotency_key,
                     "prompt": task.body.get("prompt"),
                     "phase": self.phase(task),
+                    "created_at": task.created_at,
+                    "render_seconds": task.render_seconds,
                 }
                 for task in self.tasks.values()
             ]
@@ -118,8 +117,7 @@ def _chaotic(base: type[FakeProviderServer]) -> type[FakeProviderServer]:
                 for r in self.requests_to("generate")
                 if isinstance(r.json, dict)
             ]
-            max_rendering = getattr(self, "max_rendering", 0)
-            return web.json_response({"tasks": tasks, "creates": creates, "max_rendering": max_rendering})
+            return web.json_response({"tasks": tasks, "creates": creates})
 
     Chaotic.__name__ = f"Chaotic{base.__name__}"
     return Chaotic
