@@ -47,7 +47,7 @@ def rows_for(report: MultiReport, kind: str, processes: int) -> list[Row]:
             "invariant violations (ledger, posts, tasks, in-flight, leases, liveness)",
             str(len(report.violations)),
             "0",
-            "; ".join(report.violations[:2]) or "checked after every kill and at the end",
+            "; ".join(report.violations[:3]) or "checked after every kill and at the end",
         ),
     ]
 
@@ -58,6 +58,7 @@ def main() -> None:
     parser.add_argument("--kind", choices=("apimall", "wan26ai"), default="wan26ai")
     parser.add_argument("--processes", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--drain-timeout", type=float, default=90.0, help="real seconds the final drain may take")
     parser.add_argument("--keep", type=Path, help="keep the session files (logs, Discord log) in this folder")
     args, _ = parser.parse_known_args()
     dsn = server_dsn()
@@ -66,7 +67,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-crash-multi-", dir=Path.cwd()) as folder:
         root = args.keep or Path(folder) / "session"
         config = MultiConfig(
-            root=root, dsn=dsn, kind=args.kind, kills=args.kills, seed=args.seed, processes=args.processes
+            root=root,
+            dsn=dsn,
+            kind=args.kind,
+            kills=args.kills,
+            seed=args.seed,
+            processes=args.processes,
+            drain_timeout=args.drain_timeout,
         )
         report = run_multi(config)
     emit(rows_for(report, args.kind, args.processes))
