@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import aiohttp
 import discord
@@ -34,6 +35,7 @@ class WanBot(commands.Bot):
         log_bodies: bool = False,
         commands_only: bool = False,
         assemble: Callable[[WanBot], Awaitable[None]] | None = None,
+        **client_options: Any,  # shard_count, shard_ids: bot.sharding
     ) -> None:
         # No privileged intents: slash commands carry the member and their roles with them.
         intents = discord.Intents.none()
@@ -44,6 +46,7 @@ class WanBot(commands.Bot):
             help_command=None,
             # Nothing the bot says pings anyone unless a message opts in to one user explicitly.
             allowed_mentions=discord.AllowedMentions.none(),
+            **client_options,
         )
         self.config = config
         self.clock = clock
@@ -131,6 +134,10 @@ class WanBot(commands.Bot):
                 await guild.leave()
             except discord.HTTPException as error:
                 log.error("could not leave server %d (HTTP %s); it is still not served", guild.id, error.status)
+
+    def shard_summary(self) -> dict[str, Any]:
+        """For ``/healthz``; a sharded bot (``bot.sharding``) lists its range."""
+        return {"count": 1, "ids": [0], "connected": [0] if self.discord_connected() else []}
 
     def discord_connected(self) -> bool:
         ws = self.ws

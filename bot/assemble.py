@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import aiohttp
 import discord
@@ -35,6 +36,10 @@ def create_bot(
     config: Config, *, clock: Clock = discord.utils.utcnow, log_bodies: bool = False, commands_only: bool = False
 ) -> WanBot:
     """Build the bot without connecting; its ``setup_hook`` runs ``assemble`` when it starts."""
+    if config.discord.sharded and not commands_only:
+        from bot.sharding import ShardedWanBot  # a leaf module: it imports bot.app
+
+        return ShardedWanBot(config, clock=clock, log_bodies=log_bodies, assemble=assemble)
     return WanBot(config, clock=clock, log_bodies=log_bodies, commands_only=commands_only, assemble=assemble)
 
 
@@ -63,7 +68,9 @@ async def assemble(bot: WanBot) -> None:
     bot.metrics.bind(jobs=storage.job_repo, ledger=storage.ledger, runner_stats=bot.services.runner.stats)
     install_error_handler(bot.tree)
     # Before the loop starts, so the first job submitted already carries its callback URL.
-    ops = build_ops(config, storage, bot.services, bot.metrics, bot.clock, bot.discord_connected, started_at)
+    ops = build_ops(
+        config, storage, bot.services, bot.metrics, bot.clock, bot.discord_connected, started_at, bot.shard_summary
+    )
     if ops is not None and await _start(ops, config):
         bot.ops_server, bot.callbacks = ops.server, ops.callbacks
 
@@ -87,6 +94,7 @@ def build_ops(
     clock: Clock,
     discord_connected: Callable[[], bool],
     started_at: datetime,
+    shards: Callable[[], dict[str, Any]] | None = None,
 ) -> Ops | None:
     """The web server's parts: completion callbacks, /healthz and /metrics (None when it is off)."""
     if not config.web.enabled:
@@ -106,6 +114,7 @@ def build_ops(
         clock=clock,
         max_tick_age_seconds=config.web.max_tick_age_seconds,
         started_at=started_at,
+        shards=shards,
     )
     return Ops(callbacks, health, OpsServer(config.web, health=health, metrics=metrics, callbacks=callbacks))
 

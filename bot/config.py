@@ -70,6 +70,37 @@ class DiscordConfig(_Section):
     dev_guild_ids: list[PositiveInt] = Field(default_factory=list)
     # When set, the bot serves only these servers and leaves any other it is added to.
     allowed_guild_ids: list[PositiveInt] = Field(default_factory=list)
+    # More than one process (README): the total number of shards across every process, and the
+    # ones this process runs (empty = all of them). discord.py needs the total with the range.
+    shard_count: PositiveInt | None = None
+    shard_ids: list[Annotated[int, Field(ge=0)]] | None = None
+
+    @model_validator(mode="after")
+    def _shard_range_is_usable(self) -> DiscordConfig:
+        ids = self.shard_ids
+        if ids is None:
+            return self
+        if self.shard_count is None:
+            raise ValueError(
+                "shard_ids needs [discord] shard_count: the total number of shards across all processes "
+                "(discord.py requires both), e.g. shard_count = 4 with shard_ids = [0, 1] here and [2, 3] "
+                "in the other process"
+            )
+        if not ids:
+            raise ValueError("shard_ids is empty: list this process's shards, or leave it out to run all of them")
+        for shard_id in ids:
+            if shard_id >= self.shard_count:
+                raise ValueError(
+                    f"shard id {shard_id} is not below shard_count {self.shard_count} (shards are numbered from 0)"
+                )
+            if ids.count(shard_id) > 1:
+                raise ValueError(f"shard_ids lists {shard_id} twice")
+        return self
+
+    @property
+    def sharded(self) -> bool:
+        """Run an ``AutoShardedBot`` (``bot.sharding``) rather than one plain gateway connection."""
+        return self.shard_count is not None
 
 
 class ProviderConfig(_Section):

@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot [run|check|sync|demo|backup|export-ledger|health] [--config PATH] [--debug]``.
+"""Command line: ``python -m bot [run|check|sync|demo|backup|export-ledger|migrate-to|health] [OPTIONS]``.
 
 Each command lives in its own module; this one parses arguments, loads the config once, sets
 up logging with the secrets it must mask, and turns expected failures into plain sentences
@@ -80,6 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     backup.add_argument("path", help="where to write the copy")
     backup.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    migrate = commands.add_parser(
+        "migrate-to", parents=[common], help="copy the SQLite database into a new, empty PostgreSQL database"
+    )
+    migrate.add_argument("url", help="the PostgreSQL database to fill: postgresql://user:password@host/database")
     export = commands.add_parser("export-ledger", parents=[common], help="write the credit ledger as CSV")
     export.add_argument("--guild", type=int, metavar="ID", help="only this server's entries")
     export.add_argument("path", nargs="?", default="-", help="CSV file to write, or - for standard output (default)")
@@ -232,6 +236,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             return _backup(config, args.path, args.force)
         if command == "export-ledger":
             return asyncio.run(_export(config, args.guild, args.path))
+        if command == "migrate-to":
+            from bot.cli.migrate_to import migrate_to
+
+            return asyncio.run(migrate_to(config, args.url, _out, _err))
     raise AssertionError(f"unhandled command {command}")
 
 

@@ -19,6 +19,7 @@ from bot.config import Config, ConfigError, load_config_with_notes, provider_not
 from bot.domain.clock import system_clock
 from bot.providers.base import ProviderAuthError, ProviderError, TransientProviderError
 from bot.providers.factory import build_provider
+from bot.storage.db import is_postgres_url
 
 Write = Callable[[str], None]
 
@@ -84,6 +85,7 @@ async def run_check(config_path: str | None, out: Write, *, debug: bool = False,
     else:
         await _discord(config, report)
     _web(config, report)
+    _shards(config, report)
     return _summary(report)
 
 
@@ -186,6 +188,27 @@ async def _discord(config: Config, report: Report) -> None:
         )
     if application_id is not None:
         report.note("discord", f"invite link: {invite_url(application_id)}")
+
+
+def _shards(config: Config, report: Report) -> None:
+    """A range of shards means other processes run the rest: they must share one database."""
+    discord_config = config.discord
+    count = discord_config.shard_count
+    if count is None:
+        return
+    ids = discord_config.shard_ids
+    if ids is None or sorted(ids) == list(range(count)):
+        report.ok("shards", f"this process runs all {count} shards")
+        return
+    text = f"this process runs shards {', '.join(map(str, ids))} of {count}"
+    if not is_postgres_url(config.database.target):
+        report.problem(
+            "shards",
+            f"{text}, so other processes run the rest, and they must share one PostgreSQL database:"
+            " set [database] url (README 'More than one process'); a SQLite file takes one process",
+        )
+        return
+    report.ok("shards", f"{text}; every process needs the same shard_count and together all of 0..{count - 1}")
 
 
 def _web(config: Config, report: Report) -> None:

@@ -150,6 +150,8 @@ class Job:
     lease_epoch: int = 0
     # The Discord interaction that asked for it (one job per interaction, whichever process got it).
     interaction_id: int | None = None
+    # The server's upload limit when the job was accepted (any process may deliver it); None: unknown.
+    upload_limit_bytes: int | None = None
 
     @property
     def cancellable(self) -> bool:

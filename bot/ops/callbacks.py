@@ -237,6 +237,10 @@ class CallbackService:
 
     async def _check(self, job_id: int) -> None:
         try:
+            # Any process may receive the callback: the job is due now for whichever one works on it,
+            # and this one checks it at once unless it is already stepping it (or, with leases,
+            # another process holds it).
+            await self.jobs.mark_due(job_id, self.runner.clock())
             await self.runner.check_now(job_id)
         except Exception:  # check_now catches per-job errors itself; this is a last guard
             log.exception("callback check failed job=%d", job_id)

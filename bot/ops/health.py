@@ -44,6 +44,7 @@ class HealthChecker:
         clock: Clock,
         max_tick_age_seconds: float,
         started_at: datetime,
+        shards: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.db = db
         self.runner_stats = runner_stats
@@ -51,6 +52,8 @@ class HealthChecker:
         self.clock = clock
         self.max_tick_age_seconds = max_tick_age_seconds
         self.started_at = started_at
+        # Which shards this process runs and which are connected (several processes: README).
+        self.shards = shards
 
     async def check(self) -> Health:
         checks = {
@@ -61,21 +64,30 @@ class HealthChecker:
         return Health(ok=all(check["ok"] for check in checks.values()), checks=checks)
 
     async def _database(self) -> dict[str, Any]:
+        # The backend, not the target: the endpoint is unauthenticated and a path or host says too much.
+        backend = self.db.backend
         try:
             value = await asyncio.wait_for(self.db.fetchval("SELECT 1"), timeout=_DB_TIMEOUT_SECONDS)
         except TimeoutError:
-            return {"ok": False, "error": f"no answer within {_DB_TIMEOUT_SECONDS:.0f}s"}
+            error_text = f"no answer within {_DB_TIMEOUT_SECONDS:.0f}s"
+            return {"ok": False, "backend": backend, "reachable": False, "error": error_text}
         except Exception as error:
             log.warning("health: database check failed", exc_info=True)
-            return {"ok": False, "error": type(error).__name__}
-        return {"ok": value == 1}
+            return {"ok": False, "backend": backend, "reachable": False, "error": type(error).__name__}
+        return {"ok": value == 1, "backend": backend, "reachable": True}
 
     def _discord(self) -> dict[str, Any]:
         try:
             connected = bool(self.discord_connected())
         except Exception:
             connected = False
-        return {"ok": connected}
+        check: dict[str, Any] = {"ok": connected}
+        if self.shards is not None:
+            try:
+                check["shards"] = self.shards()
+            except Exception:  # never let the report break the check
+                log.warning("health: shard summary failed", exc_info=True)
+        return check
 
     def _loop(self) -> dict[str, Any]:
         last = self.runner_stats.last_tick_at

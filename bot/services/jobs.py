@@ -35,6 +35,8 @@ class JobRequest:
     parent_channel_id: int | None = None
     # The Discord interaction that asked: one job per interaction, whichever process receives it.
     interaction_id: int | None = None
+    # The server's upload limit as the accepting process sees it, recorded on the job (any process delivers).
+    upload_limit_bytes: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +208,7 @@ class JobService:
                 parent_job_id=request.parent_job_id,
                 callback_token=new_callback_token(),
                 interaction_id=request.interaction_id,
+                upload_limit_bytes=request.upload_limit_bytes,
             )
             await self.credits.hold_in(
                 tx, guild_id=request.guild_id, member_id=member_id, job_id=job.id, amount=price, at=now

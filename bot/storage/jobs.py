@@ -23,7 +23,7 @@ _COLUMNS = (
     " next_check_at, accepted_at, submitted_at, finished_at, delivered_at, result_url, error_code,"
     " error_message, progress_message_id, progress_edited_at, result_message_id, notified, parent_job_id,"
     " callback_token, provider_billed, provider_charged, provider_refunded, create_unanswered,"
-    " lease_owner, lease_until, lease_epoch, interaction_id"
+    " lease_owner, lease_until, lease_epoch, interaction_id, upload_limit_bytes"
 )
 _QUALIFIED_COLUMNS = ", ".join(f"jobs.{name.strip()}" for name in _COLUMNS.split(","))
 
@@ -115,6 +115,7 @@ def _job(row: Row) -> Job:
         lease_until=from_ts(row["lease_until"]),
         lease_epoch=row["lease_epoch"],
         interaction_id=row["interaction_id"],
+        upload_limit_bytes=row["upload_limit_bytes"],
     )
 
 
@@ -156,13 +157,14 @@ class JobRepository:
         parent_job_id: int | None = None,
         callback_token: str | None = None,
         interaction_id: int | None = None,
+        upload_limit_bytes: int | None = None,
     ) -> int:
         """The new job's id. A second job for the same interaction raises ``IntegrityError``."""
         return await tx.insert(
             "INSERT INTO jobs (guild_id, channel_id, member_id, mode, prompt, duration, resolution, image_url,"
             " video_url, price, state, provider, idempotency_key, accepted_at, next_check_at, parent_job_id,"
-            " callback_token, interaction_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, ?, ?, ?, ?, ?)",
+            " callback_token, interaction_id, upload_limit_bytes)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 guild_id,
                 channel_id,
@@ -181,6 +183,7 @@ class JobRepository:
                 parent_job_id,
                 callback_token,
                 interaction_id,
+                upload_limit_bytes,
             ),
         )
 
@@ -201,6 +204,7 @@ class JobRepository:
         parent_job_id: int | None = None,
         callback_token: str | None = None,
         interaction_id: int | None = None,
+        upload_limit_bytes: int | None = None,
     ) -> Job:
         """Insert a new job and return it as reading it back would, without the read. A second job
         for the same interaction raises ``IntegrityError``."""
@@ -218,6 +222,7 @@ class JobRepository:
             parent_job_id=parent_job_id,
             callback_token=callback_token,
             interaction_id=interaction_id,
+            upload_limit_bytes=upload_limit_bytes,
         )
         accepted = from_ts(to_ts(accepted_at))  # the stored precision, like a read
         assert accepted is not None
@@ -250,6 +255,7 @@ class JobRepository:
             parent_job_id=parent_job_id,
             callback_token=callback_token,
             interaction_id=interaction_id,
+            upload_limit_bytes=upload_limit_bytes,
         )
 
     @staticmethod
@@ -369,6 +375,17 @@ class JobRepository:
     async def by_interaction_in(tx: Tx, interaction_id: int) -> Job | None:
         row = await tx.fetchone(f"SELECT {_COLUMNS} FROM jobs WHERE interaction_id = ?", (interaction_id,))
         return None if row is None else _job(row)
+
+    async def mark_due(self, job_id: int, at: datetime) -> bool:
+        """A completion callback said this job may be done: whichever process works on it checks it
+        at its next tick (the callback may have reached a process that is not stepping the job)."""
+        async with self.db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE jobs SET next_check_at = ? WHERE id = ? AND state IN ('submitted', 'rendering')"
+                " AND (next_check_at IS NULL OR next_check_at > ?)",
+                (to_ts(at), job_id, to_ts(at)),
+            )
+        return changed == 1
 
     async def by_callback_token(self, token: str) -> Job | None:
         """The job a completion callback's token belongs to (unique index; the token is never logged)."""

@@ -196,6 +196,10 @@ class PostgresDatabase(Database):
             self._listener = None
         await self._pool.close()
 
+    def raw_connection(self) -> AbstractAsyncContextManager[asyncpg.Connection]:
+        """A pooled asyncpg connection for operator tools that need COPY (``bot.storage.copy``)."""
+        return cast(AbstractAsyncContextManager[asyncpg.Connection], self._pool.acquire())
+
     async def schema_version(self) -> int:
         async with self._pool.acquire() as conn:
             return await self._version(conn)

@@ -106,3 +106,19 @@ async def test_healthz_reports_a_lost_gateway(world_factory: Any) -> None:
         assert status == 503 and body["checks"]["discord"]["ok"] is False and body["checks"]["loop"]["ok"] is True
         world.bot.ws.open = True
         assert (await healthz(world))[0] == 200
+
+
+async def test_healthz_names_the_database_backend_and_this_process_shards(world_factory: Any) -> None:
+    async with world_factory(web=WEB) as world:
+        await world.env.advance_time(5)
+        status, body = await healthz(world)
+        assert status == 200, body
+        database = body["checks"]["database"]
+        assert database["backend"] == world.bot.services.db.backend and database["reachable"] is True
+        assert body["checks"]["discord"]["shards"] == {"count": 1, "ids": [0], "connected": [0]}
+        await world.bot.services.db.close()
+        try:
+            _status, body = await healthz(world)
+            assert body["checks"]["database"]["reachable"] is False
+        finally:
+            world.bot.db = None

@@ -14,6 +14,11 @@ Three processes take part (see ``harness.py``):
 - the harness, which starts, kills and restarts the bot and checks the files it leaves
   behind (``checks``) after every kill.
 
+Several processes (``multi.py``, issue 12): three REST-only bots (``rest_bot_process``) on
+one PostgreSQL, the same fake provider, and a loopback fake of the Discord REST endpoints the
+bot uses (``discord_rest``: messages, history, edits, nonces) shared by all three and logged
+in the same format; the harness plays the members by accepting jobs into the database.
+
 Time: both the provider and the simulated Discord run on one virtual clock derived from the
 wall clock (``VirtualClock``), sped up so a 60-second render takes a few real seconds. It
 keeps running while the bot is dead, as time does for a real bot.

@@ -107,6 +107,8 @@ def _chaotic(base: type[FakeProviderServer]) -> type[FakeProviderServer]:
                     "idempotency_key": task.idempotency_key,
                     "prompt": task.body.get("prompt"),
                     "phase": self.phase(task),
+                    "created_at": task.created_at,
+                    "render_seconds": task.render_seconds,
                 }
                 for task in self.tasks.values()
             ]

@@ -82,11 +82,15 @@ class DiscordJobEvents:
     async def _channel(self, job: Job) -> PostChannel:
         return await post_channel(self.bot, job.channel_id)
 
-    def _upload_limit(self, channel: PostChannel) -> int:
+    def _upload_limit(self, job: Job, channel: PostChannel) -> int:
         configured = self.bot.config.delivery.max_download_mb * _MiB
-        guild = getattr(channel, "guild", None)
-        # SimCord does not enforce upload limits and neither does the API until it rejects: check here.
-        limit = guild.filesize_limit if guild is not None else 10 * _MiB
+        # Recorded when the job was accepted: this process may not have the server in its cache
+        # (another process holds its shard) and would see the unboosted default here.
+        limit = job.upload_limit_bytes
+        if limit is None:  # accepted before the limit was recorded
+            guild = getattr(channel, "guild", None)
+            # SimCord does not enforce upload limits and neither does the API until it rejects: check here.
+            limit = guild.filesize_limit if guild is not None else 10 * _MiB
         return min(configured, limit)
 
     async def progress(self, job: Job, *, queue_position: int | None = None) -> None:
@@ -165,7 +169,7 @@ class DiscordJobEvents:
         with folder:
             try:
                 fetched = await self.bot.services.fetcher.fetch(
-                    job.result_url, max_bytes=self._upload_limit(post.channel), dest_dir=Path(folder.name)
+                    job.result_url, max_bytes=self._upload_limit(job, post.channel), dest_dir=Path(folder.name)
                 )
             except ResultTooLarge:
                 return await self._post_link(post, job)

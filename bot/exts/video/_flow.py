@@ -36,7 +36,19 @@ def job_request(interaction: discord.Interaction, spec: VideoSpec, parent_job_id
         parent_job_id=parent_job_id,
         parent_channel_id=channel.parent_id if isinstance(channel, discord.Thread) else None,
         interaction_id=interaction.id,
+        upload_limit_bytes=upload_limit(interaction),
     )
+
+
+def upload_limit(interaction: discord.Interaction) -> int:
+    """The server's upload limit, recorded on the job: the process that delivers it may not have
+    this server in its cache (another shard range) and would see discord.py's unboosted default.
+    The accepting process holds the server's shard, so its cache knows the boost level; without
+    it, the limit Discord put on the interaction."""
+    guild = interaction.guild
+    if guild is not None and not guild.unavailable and interaction.client.get_guild(guild.id) is not None:
+        return guild.filesize_limit
+    return interaction.filesize_limit
 
 
 async def start_job(
