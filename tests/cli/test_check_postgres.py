@@ -1,4 +1,4 @@
-"""``python -m bot check`` with a PostgreSQL ``[database] url``: the connection and the schema
+"""``python -m bot check`` and ``health`` with a PostgreSQL ``[database] url``: the connection and the
 version are checked, problems are one sentence, and the password never shows."""
 
 from __future__ import annotations
@@ -74,3 +74,28 @@ async def test_a_schema_newer_than_the_bot_is_a_problem(tmp_path: Path, cli: Cli
     assert "PROBLEM  database: postgresql://postgres@/postgres?" in result.out
     assert f"is at schema version {len(shipped) + 1}, newer than this bot knows ({len(shipped)})" in result.out
     assert "1 problem found: database." in result.out
+
+
+async def test_a_database_the_server_does_not_have_is_a_problem(tmp_path: Path, cli: Cli, backend: Backend) -> None:
+    parts = urlsplit(with_password(backend.target(tmp_path)))
+    url = urlunsplit(parts._replace(path="/no_such_database"))
+    result = await cli("check", "--skip-discord", "--config", str(config(tmp_path, url)))
+    assert result.code == 1
+    assert "PROBLEM  database: postgresql://postgres:***@/no_such_database?" in result.out
+    assert "refused the connection (InvalidCatalogNameError). Check [database] url" in result.out
+    assert "1 problem found: database." in result.out
+    assert PASSWORD not in result.out + result.err
+
+
+async def test_health_without_the_web_server_reads_the_postgresql_database(
+    tmp_path: Path, cli: Cli, backend: Backend
+) -> None:
+    url = with_password(backend.target(tmp_path))
+    path = config(tmp_path, url)
+    result = await cli("health", "--config", str(path))
+    assert result.code == 1 and "unhealthy: database postgresql://postgres:***@" in result.err
+    assert "not a wanbot database" in result.err  # health never migrates
+    await (await Database.open(url)).close()
+    result = await cli("health", "--config", str(path))
+    assert result.code == 0 and "healthy: database postgresql://postgres:***@" in result.out
+    assert PASSWORD not in result.out + result.err
