@@ -148,12 +148,6 @@ def make_config(
 WorldFactory = Callable[..., Awaitable[World]]
 
 
-# Real seconds simcord waits for the bot to settle before it calls it hung: a guard, not a speed
-# check. Its 5 s default is too short for a long advance_time on PostgreSQL (every tick is a few
-# round trips) while the whole suite keeps both cores busy.
-SETTLE_SECONDS = 30.0
-
-
 @asynccontextmanager
 async def open_world(
     tmp_path: Path,
@@ -180,7 +174,7 @@ async def open_world(
     config = make_config(tmp_path, kind, server, result_style=result_style, **sections)
     bot = create_bot(config, log_bodies=log_bodies)
     try:
-        async with simcord.run(bot, settle_timeout=SETTLE_SECONDS) as env:
+        async with simcord.run(bot) as env:
             env_holder["env"] = env
             guild = env.create_guild(name="Test Server")
             channel = guild.create_text_channel("videos")
