@@ -99,17 +99,19 @@ def _summary(report: Report) -> int:
 
 
 async def _database(config: Config, report: Report) -> None:
-    path = config.database.path
+    # [database] url (PostgreSQL) when set, else the SQLite file; db.target never shows a password.
     try:
-        db = await open_database(path)
+        db = await open_database(config.database.target)
     except StorageError as error:
         report.problem("database", str(error).removeprefix("Database not usable: "))
         return
     try:
         version = await db.schema_version()
+        where = db.target
+        kind = "PostgreSQL " if db.backend == "postgresql" else ""
     finally:
         await db.close()
-    report.ok("database", f"{path} opened, schema version {version}")
+    report.ok("database", f"{kind}{where} opened, schema version {version}")
 
 
 async def _provider(config: Config, report: Report, *, debug: bool) -> None:

@@ -11,9 +11,11 @@ import sqlite3
 from collections.abc import Callable
 
 import aiohttp
+import asyncpg
 
 from bot.config import Config
-from bot.storage.db import Database
+from bot.storage.db import Database, is_postgres_url
+from bot.storage.postgres import redacted
 
 Write = Callable[[str], None]
 
@@ -27,7 +29,7 @@ async def run_health(config: Config, out: Write, err: Write) -> int:
         host = _ANY_ADDRESS.get(web.host.strip(), web.host.strip())
         url = f"http://[{host}]:{web.port}/healthz" if ":" in host else f"http://{host}:{web.port}/healthz"
         return await _ask(url, out, err)
-    return await _database(config.database.path, out, err)
+    return await _database(config.database.target, out, err)
 
 
 async def _ask(url: str, out: Write, err: Write) -> int:
@@ -45,12 +47,18 @@ async def _ask(url: str, out: Write, err: Write) -> int:
     return 0
 
 
-async def _database(path: str, out: Write, err: Write) -> int:
+async def _database(target: str, out: Write, err: Write) -> int:
+    """The SQLite file, or the PostgreSQL URL ([database] url), shown without its password."""
+    shown = redacted(target) if is_postgres_url(target) else target
     try:
-        db = await asyncio.wait_for(Database.open_existing(path), _TIMEOUT_SECONDS)
+        db = await asyncio.wait_for(Database.open_existing(target), _TIMEOUT_SECONDS)
     except (FileNotFoundError, RuntimeError, sqlite3.Error, OSError, TimeoutError) as error:
-        err(f"unhealthy: database {path}: {error}")
+        err(f"unhealthy: database {shown}: {error}")
         return 1
+    except asyncpg.PostgresError as error:  # a refused login, an unknown database
+        err(f"unhealthy: database {shown}: {type(error).__name__}")
+        return 1
+    path = db.target
     try:
         version = await db.schema_version()
     finally:

@@ -195,7 +195,9 @@ class CreditService:
     async def refund_in(self, tx: Tx, job: Job, *, actor_id: int, reason: str | None, at: datetime) -> int | None:
         """Give back what a delivered job kept, as one 'adjust' entry naming the job; the amount, or
         None when it was already refunded. The unique index ``ledger_one_refund`` makes a second
-        refund impossible even if two callers race past the check."""
+        refund impossible even if two callers race past the check; the member lock makes the
+        second caller wait and see the first one's refund instead of failing on that index."""
+        await tx.lock(member_lock(job.guild_id, job.member_id))
         settlement = await self.ledger.job_settlement(tx, job.id)
         if settlement is None or settlement.kind is not LedgerKind.SETTLE:
             raise InvalidRequest(f"Job #{job.id} was not delivered, so nothing was kept to refund.")

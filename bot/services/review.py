@@ -29,7 +29,7 @@ from bot.domain.validation import validate_reason
 from bot.errors import Conflict, NotFound
 from bot.services.credits import CreditService
 from bot.storage.audit import AuditRepository
-from bot.storage.db import Database, Tx
+from bot.storage.db import Database, Tx, member_lock
 from bot.storage.jobs import JobRepository
 from bot.storage.moderation import ModerationRepository
 from bot.storage.reviews import ReviewRepository
@@ -123,6 +123,9 @@ class ReviewService:
             job, _ = await self._load(tx, guild_id, job_id)
             won = await self.reviews.decide_in(tx, job_id, ReviewState.REJECTED, actor_id, reason, now)
             if won:
+                # Before reading whether it was refunded: a moderator's refund on another process
+                # holds this lock until it commits, so what the member is told is what happened.
+                await tx.lock(member_lock(job.guild_id, job.member_id))
                 settings = await self.settings.settings_in(tx, guild_id)
                 previous = await self.credits.job_refund_in(tx, job_id)
                 earlier = previous.amount if previous is not None else None

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from bot.config import StoreConfig
 from bot.domain.clock import Clock
-from bot.storage.db import Database
+from bot.storage.db import Database, buyer_lock, member_lock
 from bot.storage.ledger import LedgerRepository
 from bot.storage.purchases import Purchase, PurchaseRepository
 
@@ -83,6 +83,12 @@ class StoreService:
             return PurchaseOutcome(None, False)
         now = self.clock()
         async with self.db.transaction() as tx:
+            # The ledger's unique index already pays an entitlement once; the lock keeps a revoke
+            # arriving at the same moment on another process from reading it as never paid.
+            locks = [buyer_lock(seen.user_id)]
+            if seen.guild_id is not None:
+                locks.append(member_lock(seen.guild_id, seen.user_id))
+            await tx.lock(*locks)
             purchase = await self.repo.ensure(
                 tx,
                 entitlement_id=seen.entitlement_id,
@@ -115,6 +121,7 @@ class StoreService:
         now = self.clock()
         paid: list[Purchase] = []
         async with self.db.transaction() as tx:
+            await tx.lock(buyer_lock(user_id), member_lock(guild_id, user_id))
             for purchase in await self.repo.pending_for(tx, user_id):
                 if await self.repo.credit(tx, purchase, guild_id, now, OUTSIDE_REASON):
                     paid.append(purchase)
@@ -146,6 +153,8 @@ class StoreService:
             return None
         now = self.clock()
         async with self.db.transaction() as tx:
+            # Under the buyer lock the purchase cannot be credited while this decides what to take.
+            await tx.lock(buyer_lock(seen.user_id))
             # Recorded even if never seen before, so a late or replayed create pays nothing.
             purchase = await self.repo.ensure(
                 tx,
@@ -160,6 +169,8 @@ class StoreService:
                 return None
             taken = 0
             if purchase.credited_at is not None and purchase.guild_id is not None:
+                # The balance decides what is taken back: no hold may spend it meanwhile.
+                await tx.lock(member_lock(purchase.guild_id, purchase.user_id))
                 balance = await LedgerRepository.balance_in(tx, purchase.guild_id, purchase.user_id)
                 taken = min(purchase.credits, max(0, balance.available))
             shortfall = purchase.credits - taken if purchase.credited_at is not None else 0

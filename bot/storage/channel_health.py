@@ -28,8 +28,10 @@ class ChannelHealthRepository:
         and a key naming that stretch, so admins are told once per stretch."""
 
         async def read(tx: Tx) -> tuple[int, float]:
+            # DOUBLE PRECISION, not REAL: PostgreSQL's REAL is 4 bytes and would round the moment
+            # of a resume by minutes (SQLite reads both names as its 8-byte REAL).
             resumed = await tx.fetchval(
-                "SELECT MAX(CAST(period AS REAL)) FROM admin_notices WHERE guild_id = ? AND kind = ?",
+                "SELECT MAX(CAST(period AS DOUBLE PRECISION)) FROM admin_notices WHERE guild_id = ? AND kind = ?",
                 (guild_id, _resume_kind(channel_id)),
             )
             posted = await tx.fetchval(
@@ -52,6 +54,6 @@ class ChannelHealthRepository:
     async def resume_in(tx: Tx, guild_id: int, channel_id: int, at: datetime) -> None:
         """Forgive every failure so far: the channel takes jobs again."""
         await tx.execute(
-            "INSERT OR IGNORE INTO admin_notices (guild_id, kind, period, created_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO admin_notices (guild_id, kind, period, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (guild_id, _resume_kind(channel_id), f"{to_ts(at):.3f}", to_ts(at)),
         )

@@ -158,13 +158,19 @@ class Tx(ABC):
         """Hold these locks until the transaction ends, taken in the order given.
 
         Money checks that read then write (balance, budget) lock what they read first, always in
-        the order member → server budget → global budget (``member_lock``, ``server_budget_lock``,
-        ``GLOBAL_BUDGET_LOCK``), so two processes never deadlock and never both pass a check the
+        the order buyer → member → server budget → global budget (``buyer_lock``, ``member_lock``,
+        ``server_budget_lock``, ``GLOBAL_BUDGET_LOCK``), so two processes never deadlock and never both pass a check the
         other's hold would fail. We chose locks over SERIALIZABLE with retries: measured in
         ../shared/SCALE.md, it is safe at about three times the throughput and needs no retry
         loop around the work. On SQLite this costs nothing: BEGIN IMMEDIATE already lets one
         writer in at a time.
         """
+
+
+def buyer_lock(user_id: int) -> tuple[object, ...]:
+    """A member's store purchases, in every server: a purchase's credit, the wait for a server
+    and a revoke are decided one at a time, so a revoke never misses a credit being paid."""
+    return ("buyer", user_id)
 
 
 def member_lock(guild_id: int, member_id: int) -> tuple[object, ...]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain.clock import from_ts, to_ts
-from bot.storage.db import Database, IntegrityError, Row, Tx
+from bot.storage.db import Database, Row, Tx
 
 _COLUMNS = (
     "entitlement_id, sku_id, user_id, bought_in, guild_id, credits, credited_at, consumed_at, revoked_at, shortfall"
@@ -56,8 +56,8 @@ class PurchaseRepository:
     ) -> Purchase:
         """The row for this entitlement, created the first time it is seen."""
         await tx.execute(
-            "INSERT OR IGNORE INTO store_purchases (entitlement_id, sku_id, user_id, bought_in, credits, seen_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO store_purchases (entitlement_id, sku_id, user_id, bought_in, credits, seen_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (entitlement_id) DO NOTHING",
             (entitlement_id, sku_id, user_id, bought_in, credits, to_ts(at)),
         )
         row = await tx.fetchone(f"SELECT {_COLUMNS} FROM store_purchases WHERE entitlement_id = ?", (entitlement_id,))
@@ -66,21 +66,16 @@ class PurchaseRepository:
 
     @staticmethod
     async def credit(tx: Tx, purchase: Purchase, guild_id: int, at: datetime, reason: str) -> bool:
-        """Pay the pack into ``guild_id``. False if this entitlement was already paid (by any process)."""
-        try:
-            await tx.insert(
-                "INSERT INTO ledger (guild_id, member_id, kind, amount, reason, entitlement_id, created_at)"
-                " VALUES (?, ?, 'grant', ?, ?, ?, ?)",
-                (
-                    guild_id,
-                    purchase.user_id,
-                    purchase.credits,
-                    reason,
-                    purchase.entitlement_id,
-                    to_ts(at),
-                ),
-            )
-        except IntegrityError:
+        """Pay the pack into ``guild_id``. False if this entitlement was already paid (by any process).
+
+        DO NOTHING rather than catching the unique violation: on PostgreSQL a failed statement
+        aborts the whole transaction, so the caller could not go on with its other purchases."""
+        paid = await tx.execute(
+            "INSERT INTO ledger (guild_id, member_id, kind, amount, reason, entitlement_id, created_at)"
+            " VALUES (?, ?, 'grant', ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (guild_id, purchase.user_id, purchase.credits, reason, purchase.entitlement_id, to_ts(at)),
+        )
+        if paid != 1:
             return False  # ledger_one_purchase: paid already
         await tx.execute(
             "UPDATE store_purchases SET guild_id = ?, credited_at = ? WHERE entitlement_id = ?",
@@ -92,9 +87,9 @@ class PurchaseRepository:
     async def take_back(tx: Tx, purchase: Purchase, amount: int, shortfall: int, at: datetime) -> None:
         """Record a revoke: ``amount`` taken from the balance it was paid into, ``shortfall`` not recoverable."""
         if purchase.credited_at is not None and purchase.guild_id is not None:
-            await tx.insert(
-                "INSERT OR IGNORE INTO ledger (guild_id, member_id, kind, amount, reason, entitlement_id, created_at)"
-                " VALUES (?, ?, 'grant', ?, ?, ?, ?)",
+            await tx.execute(
+                "INSERT INTO ledger (guild_id, member_id, kind, amount, reason, entitlement_id, created_at)"
+                " VALUES (?, ?, 'grant', ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (
                     purchase.guild_id,
                     purchase.user_id,

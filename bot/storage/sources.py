@@ -12,7 +12,8 @@ class JobSourceRepository:
     async def record(self, job_id: int, guild_id: int, channel_id: int, message_id: int) -> None:
         async with self.db.transaction() as tx:
             await tx.execute(
-                "INSERT OR IGNORE INTO job_sources (job_id, guild_id, channel_id, message_id) VALUES (?, ?, ?, ?)",
+                "INSERT INTO job_sources (job_id, guild_id, channel_id, message_id) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (job_id) DO NOTHING",
                 (job_id, guild_id, channel_id, message_id),
             )
 

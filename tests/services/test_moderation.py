@@ -220,6 +220,31 @@ async def test_rejection_refunds_only_when_the_server_says_so(mod: Mod) -> None:
     assert sorted(e.job_id for e in adjusts if e.job_id is not None) == [refunded.id, early.id]
 
 
+async def test_a_refund_racing_a_refunding_rejection_gives_back_once_and_says_so(mod: Mod) -> None:
+    # On PostgreSQL both run at once on their own connections: whichever comes second must see
+    # the first one's refund (a clear "already refunded"), not trip over the unique index.
+    await mod.moderation.set_review(GUILD, actor_id=MOD, enabled=True, channel_id=777, refund_on_reject=True)
+    for _ in range(10):
+        job = await delivered_job(mod)
+        await mod.reviews.open(job, channel_id=777)
+        refund, rejection = await asyncio.gather(
+            mod.moderation.refund(GUILD, job.id, actor_id=MOD, reason=None),
+            mod.reviews.reject(GUILD, job.id, actor_id=MOD2, reason="off topic"),
+            return_exceptions=True,
+        )
+        assert not isinstance(rejection, BaseException), rejection
+        assert rejection.won and rejection.returned == 80
+        if isinstance(refund, BaseException):
+            assert isinstance(refund, Conflict) and "already refunded" in str(refund)
+            assert rejection.refunded == 80
+        else:
+            assert rejection.refunded is None
+        adjusts = [
+            e for e in await mod.core.ledger.entries(GUILD) if e.kind is LedgerKind.ADJUST and e.job_id == job.id
+        ]
+        assert [e.amount for e in adjusts] == [80]
+
+
 async def test_reports_count_one_vote_per_member_and_a_dismissal_starts_over(mod: Mod) -> None:
     job = await delivered_job(mod)
     where = {"channel_id": 10, "message_id": 11}

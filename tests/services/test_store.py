@@ -11,6 +11,7 @@ from bot.services.store import OUTSIDE_REASON, EntitlementSeen, StoreService
 from bot.storage.db import Database
 from bot.storage.ledger import LedgerRepository
 from bot.storage.purchases import PurchaseRepository
+from tests.backends import Backend
 from tests.support import GUILD, ManualClock
 
 SKU = 1_300_000_000_000_000_001
@@ -26,8 +27,10 @@ def _seen(entitlement_id: int = 42, guild_id: int | None = GUILD) -> Entitlement
     return EntitlementSeen(entitlement_id=entitlement_id, sku_id=SKU, user_id=ALICE, guild_id=guild_id)
 
 
-async def test_two_processes_seeing_the_same_purchase_credit_it_once(tmp_path: Path, clock: ManualClock) -> None:
-    path = tmp_path / "wanbot.sqlite3"
+async def test_two_processes_seeing_the_same_purchase_credit_it_once(
+    tmp_path: Path, clock: ManualClock, backend: Backend
+) -> None:
+    path = backend.target(tmp_path)
     first, second = await Database.open(path), await Database.open(path)
     try:
         outcomes = await asyncio.gather(*(_store(db, clock).bought(_seen()) for db in (first, second, first, second)))
@@ -80,3 +83,26 @@ async def test_a_revoke_before_the_create_means_the_create_pays_nothing(db: Data
     assert outcome is not None and (outcome.taken, outcome.shortfall) == (0, 0)
     late = await store.bought(_seen())
     assert not late.credited_now and await LedgerRepository(db).entries(GUILD) == []
+
+
+async def test_a_revoke_racing_the_credit_of_a_waiting_purchase_never_leaves_it_paid(
+    tmp_path: Path, clock: ManualClock, backend: Backend
+) -> None:
+    # Two processes: one sees the member use the bot (pays the waiting pack), the other the
+    # refund. Whichever runs first, a refunded pack leaves the member with nothing of it.
+    path = backend.target(tmp_path)
+    first, second = await Database.open(path), await Database.open(path)
+    try:
+        for entitlement_id in range(100, 120):
+            await _store(first, clock).bought(_seen(entitlement_id, guild_id=None))
+            await asyncio.gather(
+                _store(first, clock).revoked(_seen(entitlement_id, guild_id=None)),
+                _store(second, clock).credit_pending(ALICE, GUILD),
+            )
+            assert (await LedgerRepository(first).balance(GUILD, ALICE)).available == 0, entitlement_id
+            purchase = await PurchaseRepository(first).get(entitlement_id)
+            assert purchase is not None and purchase.revoked_at is not None
+            assert purchase.shortfall == 0
+    finally:
+        await first.close()
+        await second.close()

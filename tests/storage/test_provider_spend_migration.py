@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from bot.storage.db import Database, bundled_migrations
+from tests.backends import Backend
 
 # (state, provider_task_id, error_code) → provider_billed after the upgrade
 CASES = [
@@ -21,18 +21,22 @@ CASES = [
 ]
 
 
-async def test_existing_jobs_are_marked_by_what_the_provider_charged(tmp_path: Path) -> None:
-    path = tmp_path / "bot.sqlite3"
-    before = [migration for migration in bundled_migrations() if migration.version < 5]
-    await (await Database.open(path, migrations=before)).close()
-    with sqlite3.connect(path) as conn:
-        for index, (state, task_id, code, _) in enumerate(CASES):
-            conn.execute(
-                "INSERT INTO jobs (guild_id, channel_id, member_id, mode, prompt, duration, resolution, price, state,"
-                " provider, idempotency_key, provider_task_id, accepted_at, error_code)"
-                " VALUES (1, 2, 3, 'text-to-video', 'p', 5, '720p', 80, ?, 'wan26ai', ?, ?, 0, ?)",
-                (state, f"key-{index}", task_id, code),
-            )
+async def test_existing_jobs_are_marked_by_what_the_provider_charged(tmp_path: Path, backend: Backend) -> None:
+    path = backend.target(tmp_path)
+    kind = "postgresql" if backend.postgres else "sqlite"
+    before = [migration for migration in bundled_migrations(kind) if migration.version < 5]
+    old = await Database.open(path, migrations=before)
+    try:
+        async with old.transaction() as tx:
+            for index, (state, task_id, code, _) in enumerate(CASES):
+                await tx.execute(
+                    "INSERT INTO jobs (guild_id, channel_id, member_id, mode, prompt, duration, resolution, price,"
+                    " state, provider, idempotency_key, provider_task_id, accepted_at, error_code)"
+                    " VALUES (1, 2, 3, 'text-to-video', 'p', 5, '720p', 80, ?, 'wan26ai', ?, ?, 0, ?)",
+                    (state, f"key-{index}", task_id, code),
+                )
+    finally:
+        await old.close()
     db = await Database.open(path)
     try:
         rows = await db.fetchall("SELECT provider_billed, create_unanswered, provider_charged FROM jobs ORDER BY id")
