@@ -114,9 +114,9 @@ async def test_healthz_names_the_database_backend_and_this_process_shards(world_
         status, body = await healthz(world)
         assert status == 200, body
         database = body["checks"]["database"]
-        assert database["backend"] == world.bot.services.db.backend and database["reachable"] is True
+        assert database["backend"] == world.bot.db.backend and database["reachable"] is True
         assert body["checks"]["discord"]["shards"] == {"count": 1, "ids": [0], "connected": [0]}
-        await world.bot.services.db.close()
+        await world.bot.db.close()
         try:
             _status, body = await healthz(world)
             assert body["checks"]["database"]["reachable"] is False

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest_asyncio
 
-from bot.app import create_bot
+from bot.assemble import create_bot
 from bot.config import Config
 from bot.sharding import ShardedWanBot
 from bot.storage.db import Database

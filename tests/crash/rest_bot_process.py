@@ -21,7 +21,7 @@ from typing import Any
 
 import discord
 
-from bot.app import create_bot
+from bot.assemble import create_bot
 from bot.config import config_from_mapping
 from tests.crash.common import VirtualClock
 from tests.crash.discord_rest import TOKEN
