@@ -125,7 +125,9 @@ class PostgresDatabase(Database):
         self._pool = pool
         self._url = url
         self.target = redacted(url)
-        self._listener: asyncio.Task[None] | None = None
+        self._listening: asyncpg.Connection | None = None
+        self._reconnecting: asyncio.Task[None] | None = None
+        self._closing = False
 
     @classmethod
     async def _connect(cls, url: str) -> PostgresDatabase:
@@ -141,7 +143,7 @@ class PostgresDatabase(Database):
         except BaseException:
             await db.close()
             raise
-        db.listen_for_changes()
+        await db.listen_for_changes()
         return db
 
     @classmethod
@@ -157,43 +159,61 @@ class PostgresDatabase(Database):
             raise
         return db
 
-    def listen_for_changes(self) -> None:
-        """Hear other processes' cache invalidations (``bot.storage.caches``) until ``close``."""
-        if self._listener is None:
-            self._listener = asyncio.create_task(self._listen(), name="postgres-cache-listener")
+    async def listen_for_changes(self) -> None:
+        """Hear other processes' cache invalidations (``bot.storage.caches``) until ``close``.
 
-    async def _listen(self) -> None:
+        Callback-driven, not a task that waits forever: asyncpg calls back on a NOTIFY and when the
+        connection is lost. Only a lost connection starts a task, which reconnects with backoff and
+        ends. (A task parked on an event for the process's lifetime is also a wait that the test
+        simulator cannot account for.)"""
+        if self._listening is not None or self._closing:
+            return
+        try:
+            await self._connect_listener()
+        except Exception as error:
+            log.warning("the cache invalidation listener could not connect (%s); retrying", type(error).__name__)
+            self._reconnect_later()
+
+    async def _connect_listener(self) -> None:
+        conn = await asyncpg.connect(self._url)
+        conn.add_termination_listener(self._listener_lost)
+        await conn.add_listener(NOTIFY_CHANNEL, lambda _c, _pid, _channel, payload: self.caches.notified(payload))
+        self._listening = conn
+        # Whatever changed while nobody listened was not heard: start from empty caches.
+        self.caches.flush()
+
+    def _listener_lost(self, _conn: object) -> None:
+        self._listening = None
+        self.caches.flush()
+        if not self._closing:
+            log.warning("the cache invalidation listener lost its connection; reconnecting")
+            self._reconnect_later()
+
+    def _reconnect_later(self) -> None:
+        if self._reconnecting is None or self._reconnecting.done():
+            self._reconnecting = asyncio.create_task(self._reconnect(), name="postgres-cache-listener")
+
+    async def _reconnect(self) -> None:
         delay = 0.5
-        while True:
-            conn: asyncpg.Connection | None = None
+        while not self._closing:
+            await asyncio.sleep(delay)
+            self.caches.flush()  # entries cached while nobody listened may be stale
             try:
-                conn = await asyncpg.connect(self._url)
-                lost = asyncio.Event()
-                conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
-                await conn.add_listener(
-                    NOTIFY_CHANNEL, lambda _c, _pid, _channel, payload: self.caches.notified(payload)
-                )
-                # Whatever changed while nobody listened was not heard: start from empty caches.
-                self.caches.flush()
-                delay = 0.5
-                await lost.wait()
-                log.warning("the cache invalidation listener lost its connection; reconnecting")
-            except asyncio.CancelledError:
-                raise
+                await self._connect_listener()
+                return
             except Exception as error:
                 log.warning("the cache invalidation listener could not connect (%s); retrying", type(error).__name__)
-            finally:
-                if conn is not None and not conn.is_closed():
-                    await conn.close()
-            self.caches.flush()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 30.0)
+                delay = min(delay * 2, 30.0)
 
     async def close(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            await asyncio.gather(self._listener, return_exceptions=True)
-            self._listener = None
+        self._closing = True
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
+            await asyncio.gather(self._reconnecting, return_exceptions=True)
+            self._reconnecting = None
+        conn, self._listening = self._listening, None
+        if conn is not None and not conn.is_closed():
+            await conn.close()
         await self._pool.close()
 
     def raw_connection(self) -> AbstractAsyncContextManager[asyncpg.Connection]:
