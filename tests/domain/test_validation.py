@@ -94,8 +94,11 @@ def test_any_input_is_a_spec_or_a_clear_refusal(
 def test_nul_characters_are_refused_with_what_to_change() -> None:
     from bot.domain.validation import validate_https_url, validate_prompt, validate_reason
 
-    # The prompt's own check comes first and says where the NUL is (the merge kept both checks).
-    with pytest.raises(InvalidRequest, match=r"The prompt contains a NUL character at position 6, .* Remove it"):
+    # One refusal for every text, saying where the NUL is and what to do.
+    with pytest.raises(
+        InvalidRequest,
+        match=r"The prompt contains a NUL character \(\\0\), which cannot be stored \(at position 6\)\. Remove it",
+    ):
         validate_prompt("a cat\x00 surfing")
     with pytest.raises(InvalidRequest, match="`image_url` contains a NUL character"):
         validate_https_url("https://a.example/\x00.png", "image_url")
