@@ -7,7 +7,7 @@ The fake provider's clock is SimCord's virtual clock, so ``env.advance_time(60)`
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +23,7 @@ from bot.config import Config, config_from_mapping
 from bot.domain.models import Balance, Job
 from bot.services.container import Storage, open_storage
 from bot.services.credits import MemberContext
+from bot.ui.channels import walk_components
 from tests.backends import database_section
 from tests.bot.shown import shown as shown
 from tests.fakes import FakeProviderServer
@@ -101,20 +102,10 @@ class World:
         return new
 
 
-def _walk(components: Iterable[Any]) -> Iterator[Any]:
-    """Every component, nested ones too (a card's buttons sit in an action row inside a container)."""
-    for component in components:
-        yield component
-        yield from _walk(getattr(component, "children", ()))
-        accessory = getattr(component, "accessory", None)
-        if accessory is not None:
-            yield from _walk((accessory,))
-
-
 def _custom_ids(message: discord.Message, prefix: str) -> list[str]:
     return [
         child.custom_id
-        for child in _walk(message.components)
+        for child in walk_components(message.components)
         if isinstance(getattr(child, "custom_id", None), str) and child.custom_id.startswith(prefix)
     ]
 

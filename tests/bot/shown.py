@@ -8,13 +8,12 @@ assertion reads the same for both styles."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import discord
 
 from bot.ui.card import Part
+from bot.ui.channels import walk_components
 
 _TITLE = re.compile(r"^### (?:\[(?P<linked>.+)\]\((?P<url>[^)]+)\)|(?P<plain>.+))$")
 _FIELD = re.compile(r"^\*\*(?P<name>[^*]+)\*\* (?P<value>.+)$")
@@ -44,17 +43,8 @@ class Shown:
     buttons: list[str] = field(default_factory=list)  # custom_ids, in order
 
 
-def _walk(components: Iterable[Any]) -> Iterator[Any]:
-    for component in components:
-        yield component
-        yield from _walk(getattr(component, "children", ()))
-        accessory = getattr(component, "accessory", None)
-        if accessory is not None:
-            yield from _walk((accessory,))
-
-
 def _buttons(message: discord.Message) -> list[str]:
-    return [c.custom_id for c in _walk(message.components) if isinstance(getattr(c, "custom_id", None), str)]
+    return [c.custom_id for c in walk_components(message.components) if isinstance(getattr(c, "custom_id", None), str)]
 
 
 def _card(message: discord.Message) -> Shown:
@@ -62,10 +52,12 @@ def _card(message: discord.Message) -> Shown:
     assert not message.content and not message.embeds, "a Components V2 message carries no content or embeds"
     [container] = message.components
     assert isinstance(container, discord.components.Container)
-    texts = {c.id: c.content for c in _walk(message.components) if isinstance(c, discord.components.TextDisplay)}
+    texts = {
+        c.id: c.content for c in walk_components(message.components) if isinstance(c, discord.components.TextDisplay)
+    }
     media = [
         item.media.url
-        for c in _walk(message.components)
+        for c in walk_components(message.components)
         if isinstance(c, discord.components.MediaGalleryComponent)
         for item in c.items
     ]
