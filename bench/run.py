@@ -3,6 +3,11 @@
     .venv/bin/python -m bench.run            # everything, about 15 minutes (the crash run is most of it)
     .venv/bin/python -m bench.run --quick    # a 20-kill crash run instead of 200
     .venv/bin/python -m bench.run --only ack,tick
+    .venv/bin/python -m bench.run --only holds_pg,tick_pg --pg-dsn postgresql://...
+
+The PostgreSQL sections (``holds_pg``, ``tick_pg``) use ``--pg-dsn`` or ``WANBOT_TEST_PG_DSN``, else
+start a throwaway cluster of their own (bench.pg); with no PostgreSQL at all each prints one
+SKIPPED row.
 
 Each section runs as ``python -m bench.<section> --json`` in a process of its own, so memory
 figures and event loops never carry over from one section to the next.
@@ -28,6 +33,8 @@ SECTIONS: dict[str, list[str]] = {
     "tick": [],
     "delivery": [],
     "holds": [],
+    "holds_pg": [],
+    "tick_pg": [],
     "crash": ["--kills", "200"],
 }
 
@@ -66,6 +73,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", help="comma-separated sections: " + ", ".join(SECTIONS))
     parser.add_argument("--quick", action="store_true", help="a 20-kill crash run instead of 200")
+    parser.add_argument("--pg-dsn", help="a PostgreSQL server for holds_pg and tick_pg (else they start one)")
     args = parser.parse_args()
     chosen = args.only.split(",") if args.only else list(SECTIONS)
     header = [
@@ -78,6 +86,8 @@ def main() -> None:
     rows: list[Row] = []
     for name in chosen:
         extra = ["--kills", "20"] if name == "crash" and args.quick else SECTIONS[name]
+        if name.endswith("_pg") and args.pg_dsn:
+            extra = [*extra, "--pg-dsn", args.pg_dsn]
         section_rows, seconds = run_section(name, extra)
         rows += section_rows
         print(f"  {name}: {seconds:.0f} s", file=sys.stderr, flush=True)

@@ -33,6 +33,7 @@ from bot.domain.models import Job, LedgerKind, Mode, VideoSpec
 from bot.providers.base import SubmitRequest
 from bot.providers.factory import build_provider
 from bot.services.container import Storage, build_services, open_storage
+from bot.services.credits import CreditService
 from bot.services.events import Delivered
 from bot.services.jobs import new_idempotency_key
 from bot.services.runner import JobRunner
@@ -50,7 +51,7 @@ REPEATS = 5
 class QuietEvents:
     """The runner's Discord side, doing nothing: these jobs never get as far as posting."""
 
-    async def progress(self, job: Job) -> None:
+    async def progress(self, job: Job, *, queue_position: int | None = None) -> None:
         return None
 
     async def deliver(self, job: Job) -> Delivered:
@@ -72,6 +73,7 @@ class Parts:
 
     runner: JobRunner
     storage: Storage
+    credits: CreditService
 
     @property
     def job_repo(self) -> JobRepository:
@@ -154,58 +156,73 @@ async def time_ticks(services: Parts, clock: ManualClock, ids: list[int], expect
     return seconds
 
 
-async def measure(root: Path, base_url: str) -> dict[str, Any]:
+async def measure(root: Path, base_url: str, database: str | None = None, *, memory: bool = True) -> dict[str, Any]:
+    """``database``: a PostgreSQL URL (bench.tick_pg); by default a SQLite file under ``root``.
+    ``memory``: also trace a 1,000-due tick's allocations (bench.tick_pg compares ticks only)."""
     clock = ManualClock()
+    section = {"url": database} if database else {"path": str(root / "wanbot.sqlite3")}
     config = config_from_mapping(
         {
-            "database": {"path": str(root / "wanbot.sqlite3")},
+            "database": section,
             "provider": {"kind": "apimall", "base_url": base_url, "api_key": API_KEY},
         },
         environ={},
     )
-    db = await Database.open(config.database.path)
-    results: dict[str, Any] = {}
-    async with aiohttp.ClientSession() as session:
-        provider = build_provider(config.provider, session, clock)
-        storage = open_storage(db)
-        built = build_services(
-            config=config, db=db, session=session, provider=provider, clock=clock, events=QuietEvents(), storage=storage
-        )
-        services = Parts(built.runner, storage)
-        runner = services.runner
-        limit = asyncio.Semaphore(16)
+    db = await Database.open(config.database.target)
+    try:
+        results: dict[str, Any] = {}
+        async with aiohttp.ClientSession() as session:
+            provider = build_provider(config.provider, session, clock)
+            storage = open_storage(db)
+            built = build_services(
+                config=config,
+                db=db,
+                session=session,
+                provider=provider,
+                clock=clock,
+                events=QuietEvents(),
+                storage=storage,
+            )
+            services = Parts(built.runner, storage, built.credits)
+            runner = services.runner
+            # The bot leaves steps slower than this running past the tick; here a tick is timed to its end.
+            runner.settings.step_wait_seconds = 600
+            limit = asyncio.Semaphore(16)
 
-        async def create() -> str:
-            async with limit:
-                result = await provider.submit(SubmitRequest(spec=SPEC, idempotency_key=new_idempotency_key()))
-                return result.task_id
+            async def create() -> str:
+                async with limit:
+                    result = await provider.submit(SubmitRequest(spec=SPEC, idempotency_key=new_idempotency_key()))
+                    return result.task_id
 
-        tasks = list(await asyncio.gather(*(create() for _ in range(1000))))
-        await seed(services, clock, 1, 1_000)
-        ids = await make_due(services, clock, 10, tasks)
-        results["1k/10"] = await time_ticks(services, clock, ids, 10)
-        await seed(services, clock, 1_001, 9_000)
-        results["10k/0"] = await time_ticks(services, clock, [], 0)
-        results["10k/10"] = await time_ticks(services, clock, ids, 10)
-        ids = await make_due(services, clock, 1000, tasks)
-        batch = runner.settings.batch_size
-        results["10k/1000/default"] = await time_ticks(services, clock, ids, min(1000, batch))
-        runner.settings.batch_size = 1000
-        results["10k/1000/1000"] = await time_ticks(services, clock, ids, 1000)
-        results["batch"] = batch
-        results["concurrency"] = runner.settings.concurrency
-        in_flight = await db.fetchval("SELECT COUNT(*) FROM jobs WHERE state = 'rendering'")
-        results["in_flight"] = int(in_flight)
+            tasks = list(await asyncio.gather(*(create() for _ in range(1000))))
+            await seed(services, clock, 1, 1_000)
+            ids = await make_due(services, clock, 10, tasks)
+            results["1k/10"] = await time_ticks(services, clock, ids, 10)
+            await seed(services, clock, 1_001, 9_000)
+            results["10k/0"] = await time_ticks(services, clock, [], 0)
+            results["10k/10"] = await time_ticks(services, clock, ids, 10)
+            ids = await make_due(services, clock, 1000, tasks)
+            batch = runner.settings.batch_size
+            results["10k/1000/default"] = await time_ticks(services, clock, ids, min(1000, batch))
+            runner.settings.batch_size = 1000
+            results["10k/1000/1000"] = await time_ticks(services, clock, ids, 1000)
+            results["batch"] = batch
+            results["concurrency"] = runner.settings.concurrency
+            in_flight = await db.fetchval("SELECT COUNT(*) FROM jobs WHERE state = 'rendering'")
+            results["in_flight"] = int(in_flight)
 
-        # Memory: what a 1,000-due tick allocates on top of the running bot, and the process as a whole.
-        tracemalloc.start()
-        tracemalloc.reset_peak()
-        await time_ticks(services, clock, ids, 1000)
-        results["traced_peak_mb"] = tracemalloc.get_traced_memory()[1] / 1_048_576
-        tracemalloc.stop()
-        results["rss_mb"] = current_rss_mb()
-        results["max_rss_mb"] = max_rss_mb()
-    await db.close()
+            if not memory:
+                return results
+            # Memory: what a 1,000-due tick allocates on top of the running bot, and the process as a whole.
+            tracemalloc.start()
+            tracemalloc.reset_peak()
+            await time_ticks(services, clock, ids, 1000)
+            results["traced_peak_mb"] = tracemalloc.get_traced_memory()[1] / 1_048_576
+            tracemalloc.stop()
+            results["rss_mb"] = current_rss_mb()
+            results["max_rss_mb"] = max_rss_mb()
+    finally:
+        await db.close()  # aiosqlite's thread would keep a failed run's process alive
     return results
 
 
