@@ -119,6 +119,14 @@ def check_version(current: int, latest: int) -> None:
         )
 
 
+async def check_existing_schema(db: Database) -> None:
+    """For ``open_existing``: a wanbot schema this bot can read, on either backend."""
+    version = await db.schema_version()
+    if version < 1:
+        raise SchemaError(f"{db.target} is not a wanbot database (schema version 0)")
+    check_version(version, bundled_migrations(db.backend)[-1].version)
+
+
 class Tx(ABC):
     """The statements of one open transaction. Only valid inside ``Database.transaction()``."""
 

@@ -24,10 +24,10 @@ from bot.storage.db import (
     Migration,
     Params,
     Row,
-    SchemaError,
     StorageStats,
     Tx,
     bundled_migrations,
+    check_existing_schema,
     check_version,
 )
 from bot.storage.dialect import POSTGRESQL, numbered_placeholders
@@ -150,10 +150,7 @@ class PostgresDatabase(Database):
     async def open_existing_url(cls, url: str) -> PostgresDatabase:
         db = await cls._connect(url)
         try:
-            version = await db.schema_version()
-            if version < 1:
-                raise SchemaError(f"{db.target} is not a wanbot database (schema version 0)")
-            check_version(version, bundled_migrations("postgresql")[-1].version)
+            await check_existing_schema(db)
         except BaseException:
             await db.close()
             raise

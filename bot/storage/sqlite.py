@@ -34,11 +34,11 @@ from bot.storage.db import (
     Migration,
     Params,
     Row,
-    SchemaError,
     StorageStats,
     Tx,
     UnitAwaitedOther,
     bundled_migrations,
+    check_existing_schema,
     check_version,
 )
 from bot.storage.dialect import SQLITE
@@ -255,10 +255,7 @@ class SqliteDatabase(Database):
         try:
             await _run(conn, "PRAGMA busy_timeout = 5000")
             db = cls(conn, path_str)
-            version = await db.schema_version()
-            if version < 1:
-                raise SchemaError(f"{path_str} is not a wanbot database (schema version 0)")
-            check_version(version, bundled_migrations("sqlite")[-1].version)
+            await check_existing_schema(db)
         except BaseException:
             await conn.close()
             raise
