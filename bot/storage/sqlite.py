@@ -4,14 +4,13 @@ One aiosqlite connection serves the whole bot. Because coroutines share it, ever
 statement goes through one asyncio lock: otherwise a read from one coroutine could run
 inside another's open transaction.
 
-``run(work)`` is the hot path (accept, cancel): the whole unit of work runs on the
-connection's thread in one hop, and units that arrive while a batch commits share the next
-COMMIT (group commit), each inside its own SAVEPOINT so a refusal rolls back only its own
-work. A caller hears its result only after that COMMIT returned (``synchronous = FULL``: it is
-durable). One failed COMMIT fails every unit of its batch with ``CommitFailed``: none of them
-was written. A batch holds at most ``MAX_BATCH`` units, because their Python runs on the SQLite
-thread and shares the GIL with the event loop. A unit may await only its ``Tx``: awaiting
-anything else raises ``UnitAwaitedOther`` (its work is rolled back) instead of stalling the writer.
+``run(work)`` is the hot path (accept, cancel, the runner's transitions): units that arrive
+while a batch commits share the next COMMIT (group commit), each inside its own SAVEPOINT so a
+refusal rolls back only its own work, and the whole batch costs one hop to aiosqlite's thread
+(its COMMIT). A caller hears its result only after that COMMIT returned (``synchronous = FULL``:
+it is durable). One failed COMMIT fails every unit of its batch with ``CommitFailed``: none of
+them was written. A unit may await only its ``Tx``: awaiting anything else raises
+``UnitAwaitedOther`` (its work is rolled back) instead of stalling the writer.
 """
 
 from __future__ import annotations
@@ -48,9 +47,12 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: Units of work per group commit at most: their Python runs on the SQLite thread, holding the GIL
-#: against the event loop, so a batch stays short (about 2 ms of work on the bench machine).
-MAX_BATCH = 64
+#: Units of work per group commit at most: one COMMIT (one fsync) for all of them.
+MAX_BATCH = 256
+#: Units run between two turns of the event loop: about 2 ms of work on the bench machine.
+CHUNK = 32
+#: How long a statement waits for another connection's write lock before SQLITE_BUSY.
+BUSY_TIMEOUT_MS = 5000
 
 
 async def _run(conn: aiosqlite.Connection, sql: str) -> None:
@@ -118,6 +120,7 @@ class _UnitTx(Tx):
     def __init__(self, conn: sqlite3.Connection, stats: StorageStats) -> None:
         self._conn = conn
         self._stats = stats
+        self._changes: list[tuple[str, int]] = []  # read after every unit: no AttributeError first
 
     def _cursor(self, sql: str, params: Params) -> sqlite3.Cursor:
         self._stats.statements += 1
@@ -175,6 +178,65 @@ def _drive(unit: Coroutine[Any, Any, T]) -> T:
     )
 
 
+def _begin_at_once(conn: sqlite3.Connection) -> bool:
+    """BEGIN IMMEDIATE on the loop's thread if the write lock is free now; False if it is taken.
+
+    With the busy timeout switched off for this one statement, a taken lock answers SQLITE_BUSY
+    at once instead of blocking the loop; the caller then waits for it on aiosqlite's thread.
+    """
+    conn.execute("PRAGMA busy_timeout = 0").close()
+    try:
+        conn.execute("BEGIN IMMEDIATE").close()
+    except sqlite3.OperationalError as error:
+        if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+            raise
+        return False
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}").close()
+    return True
+
+
+def _run_unit(
+    conn: sqlite3.Connection, work: Callable[[Tx], Awaitable[Any]], stats: StorageStats
+) -> tuple[bool, Any, list[tuple[str, int]]]:
+    """One unit inside the batch's transaction: its work, or none of it if it raised."""
+    tx = _UnitTx(conn, stats)
+    conn.execute("SAVEPOINT unit").close()
+    try:
+        value = _drive(cast(Coroutine[Any, Any, Any], work(tx)))
+    except Exception as error:  # a refusal, or a bug: only this unit's work is undone
+        conn.execute("ROLLBACK TO unit").close()
+        outcome: tuple[bool, Any, list[tuple[str, int]]] = (False, error, [])
+    else:
+        outcome = (True, value, tx.changes)
+    conn.execute("RELEASE unit").close()
+    stats.statements += 2
+    return outcome
+
+
+async def _to_its_end(hop: Awaitable[Any]) -> bool:
+    """Await a call on aiosqlite's thread to its end, even if the writer is cancelled meanwhile.
+
+    The thread cannot be called back: a COMMIT abandoned halfway would leave its outcome unknown
+    while the loop's side rolled back and told the callers their (perhaps committed) work failed,
+    and an abandoned BEGIN would leave the connection inside a transaction nobody owns. Returns
+    whether a cancellation arrived meanwhile; the call's own error is raised.
+    """
+    call = asyncio.ensure_future(hop)
+    cancelled = False
+    while True:
+        try:
+            await asyncio.shield(call)
+            return cancelled
+        except asyncio.CancelledError:
+            if call.done():
+                if call.cancelled():  # the call itself, not the writer, was cancelled
+                    raise
+                call.result()
+                return True
+            cancelled = True
+
+
 _Pending = tuple[Callable[[Tx], Awaitable[Any]], "asyncio.Future[Any]"]
 
 
@@ -184,11 +246,13 @@ class SqliteDatabase(Database):
 
     def __init__(self, conn: aiosqlite.Connection, path: str, process_lock: ProcessLock | None = None) -> None:
         self._conn = conn
+        self._raw: sqlite3.Connection = conn._conn
         self._lock = asyncio.Lock()
         self.stats = StorageStats()
         self.caches = Caches(self)
         self._count_round_trips(conn)
         self._pending: list[_Pending] = []
+        self._cancelled = False  # the writer was cancelled during a hop it had to see to its end
         self._writer: asyncio.Task[None] | None = None
         self._process_lock = process_lock
         self.path = path
@@ -224,7 +288,9 @@ class SqliteDatabase(Database):
         process_lock = ProcessLock.acquire(path_str) if single_process and path_str != ":memory:" else None
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, never implicitly.
-            conn = await aiosqlite.connect(path_str, isolation_level=None)
+            # check_same_thread=False: group commits run their units on the loop's thread (see
+            # _write_batch); every use of the connection is serialized by self._lock.
+            conn = await aiosqlite.connect(path_str, isolation_level=None, check_same_thread=False)
         except BaseException:
             if process_lock is not None:
                 process_lock.release()
@@ -235,7 +301,7 @@ class SqliteDatabase(Database):
             # FULL: a committed hold or settlement survives power loss, not only a process crash.
             await _run(conn, "PRAGMA synchronous = FULL")
             await _run(conn, "PRAGMA foreign_keys = ON")
-            await _run(conn, "PRAGMA busy_timeout = 5000")
+            await _run(conn, f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             db = cls(conn, path_str, process_lock)
             await db.migrate(bundled_migrations("sqlite") if migrations is None else list(migrations))
         except BaseException:
@@ -250,10 +316,10 @@ class SqliteDatabase(Database):
         path_str = str(path)
         if not Path(path_str).is_file():  # noqa: ASYNC240 - one stat() before opening, like Database.open
             raise FileNotFoundError(f"no database file at {path_str}")
-        conn = await aiosqlite.connect(path_str, isolation_level=None)
+        conn = await aiosqlite.connect(path_str, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         try:
-            await _run(conn, "PRAGMA busy_timeout = 5000")
+            await _run(conn, f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             db = cls(conn, path_str)
             await check_existing_schema(db)
         except BaseException:
@@ -337,7 +403,7 @@ class SqliteDatabase(Database):
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             try:
                 async with self._lock:
-                    outcomes = await self._conn._execute(self._write_batch, [work for work, _ in batch])
+                    outcomes = await self._write_batch(batch)
                     for _, _, changes in outcomes:
                         self.caches.committed(changes)
             except BaseException as error:
@@ -357,30 +423,40 @@ class SqliteDatabase(Database):
                     future.set_result(value)
                 else:
                     future.set_exception(value)
+            if self._cancelled:
+                # Cancelled while its COMMIT ran: the callers heard the truth first, now stop.
+                self._cancelled = False
+                raise asyncio.CancelledError
 
-    def _write_batch(
-        self, works: list[Callable[[Tx], Awaitable[Any]]]
-    ) -> list[tuple[bool, Any, list[tuple[str, int]]]]:
-        """On the connection's thread: BEGIN IMMEDIATE, each unit in its own SAVEPOINT, one COMMIT."""
-        conn = self._conn._conn
+    async def _write_batch(self, batch: list[_Pending]) -> list[tuple[bool, Any, list[tuple[str, int]]]]:
+        """BEGIN IMMEDIATE, each unit in its own SAVEPOINT, one COMMIT; ``batch`` may grow meanwhile.
+
+        The units run here, on the event loop's thread, not on aiosqlite's: their statements are
+        index lookups and inserts on cached pages (microseconds each), and running them on the
+        thread made every statement hand the GIL back and forth with the loop, which cost more
+        than the statements. What can wait stays off the loop: the COMMIT (its fsync) runs on
+        aiosqlite's thread, and so does BEGIN IMMEDIATE whenever another connection holds the
+        write lock (a backup, a maintenance command), where SQLite's busy timeout waits. Between
+        chunks of ``CHUNK`` units the loop runs its other tasks, and units handed over meanwhile
+        join this batch, up to ``MAX_BATCH``.
+        """
+        conn = self._raw
         stats = self.stats
         outcomes: list[tuple[bool, Any, list[tuple[str, int]]]] = []
-        conn.execute("BEGIN IMMEDIATE").close()
-        stats.statements += 1
+        if not _begin_at_once(conn):
+            self._cancelled |= await _to_its_end(self._conn._execute(conn.execute, "BEGIN IMMEDIATE"))
+        stats.statements += 3  # BEGIN IMMEDIATE and the two busy_timeout switches around it
         try:
-            for work in works:
-                tx = _UnitTx(conn, stats)
-                conn.execute("SAVEPOINT unit").close()
-                try:
-                    value = _drive(cast(Coroutine[Any, Any, Any], work(tx)))
-                except Exception as error:  # a refusal, or a bug: only this unit's work is undone
-                    conn.execute("ROLLBACK TO unit").close()
-                    outcomes.append((False, error, []))
-                else:
-                    outcomes.append((True, value, tx.changes))
-                conn.execute("RELEASE unit").close()
-                stats.statements += 2
-            conn.execute("COMMIT").close()
+            while len(outcomes) < len(batch):
+                if outcomes:
+                    await asyncio.sleep(0)
+                    room = MAX_BATCH - len(batch)
+                    if room > 0 and self._pending:
+                        batch += self._pending[:room]
+                        del self._pending[:room]
+                for work, _ in batch[len(outcomes) : len(outcomes) + CHUNK]:
+                    outcomes.append(_run_unit(conn, work, stats))
+            self._cancelled |= await _to_its_end(self._conn._execute(conn.execute, "COMMIT"))
             stats.statements += 1
             stats.commits += 1
         except BaseException:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -115,3 +117,80 @@ async def test_a_unit_of_work_commits_or_not_at_all(db: Database) -> None:
     with pytest.raises(Refused):
         await db.run(half)
     assert await db.fetchval("SELECT COUNT(*) FROM ledger") == 0
+
+
+@pytest.mark.sqlite_only
+async def test_units_wait_off_the_event_loop_while_another_connection_holds_the_write_lock(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    db = await Database.open(path, migrations=[_NOTES])
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    ticks = 0
+
+    async def ticking() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    try:
+        other.execute("BEGIN IMMEDIATE")  # a backup or a maintenance command writing meanwhile
+        ticker = asyncio.create_task(ticking())
+        written = asyncio.create_task(db.run(note("after the lock")))
+        await asyncio.sleep(0.3)
+        assert not written.done()  # waiting for the lock, not refused
+        assert ticks >= 10  # the loop kept running meanwhile: the wait is on aiosqlite's thread
+        other.execute("COMMIT")
+        await asyncio.wait_for(written, timeout=5)
+        ticker.cancel()
+        assert await texts(db) == ["after the lock"]
+    finally:
+        other.close()
+        await db.close()
+
+
+@pytest.mark.sqlite_only
+async def test_a_burst_of_units_shares_few_commits(tmp_path: Path) -> None:
+    from bot.storage.sqlite import MAX_BATCH
+
+    db = await Database.open(tmp_path / "db.sqlite3", migrations=[_NOTES])
+    try:
+        before = db.stats.copy()
+        count = MAX_BATCH + 10
+        await asyncio.gather(*(db.run(note(f"note {n}")) for n in range(count)))
+        # Handed over together: one full batch and the rest, each one COMMIT and one hop.
+        assert db.stats.commits - before.commits == 2
+        assert db.stats.round_trips - before.round_trips == 2
+        assert len(await texts(db)) == count
+    finally:
+        await db.close()
+
+
+@pytest.mark.sqlite_only
+async def test_a_writer_cancelled_during_its_commit_tells_the_callers_what_was_written(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "db.sqlite3", migrations=[_NOTES])
+    hop = db._conn._execute  # type: ignore[attr-defined]
+
+    async def slow_commit(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        def slowly() -> Any:
+            if args == ("COMMIT",):
+                time.sleep(0.2)  # a slow disk's fsync
+            return fn(*args, **kwargs)
+
+        return await hop(slowly)
+
+    db._conn._execute = slow_commit  # type: ignore[attr-defined]
+    try:
+        written = asyncio.ensure_future(db.run(note("committed")))
+        await asyncio.sleep(0.05)  # the unit ran; its COMMIT is on the database thread
+        writer = db._writer  # type: ignore[attr-defined]
+        writer.cancel()
+        assert await written >= 1  # not CommitFailed: the COMMIT went through
+        with pytest.raises(asyncio.CancelledError):
+            await writer
+        db._conn._execute = hop  # type: ignore[attr-defined]
+        assert await texts(db) == ["committed"]
+        await db.run(note("and the connection takes the next batch"))
+        assert len(await texts(db)) == 2
+    finally:
+        db._conn._execute = hop  # type: ignore[attr-defined]
+        await db.close()
