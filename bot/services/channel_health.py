@@ -10,6 +10,7 @@ lets the channel take jobs again.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.domain.clock import Clock
@@ -18,7 +19,7 @@ from bot.errors import InvalidRequest
 from bot.services.notices import AdminNotices, Notice
 from bot.storage.audit import AuditRepository
 from bot.storage.channel_health import ChannelHealthRepository
-from bot.storage.db import Database
+from bot.storage.db import Database, Tx
 
 if TYPE_CHECKING:
     from bot.services.jobs import JobRequest
@@ -50,20 +51,16 @@ class ChannelHealth:
 
     async def paused(self, guild_id: int, channel_id: int) -> Notice | None:
         """The admins' notice when the channel is paused, None while it takes jobs."""
-        failures, stretch = await self.repo.failures_since_last_post(guild_id, channel_id)
-        if failures < PAUSE_AFTER_FAILURES:
-            return None
-        text = (
-            f"⚠️ The last {failures} finished videos in <#{channel_id}> could not be posted there (I lost access, "
-            "the channel was deleted, or the thread was archived or locked), so `/video` is paused there: the "
-            "provider would be paid for videos nobody sees. Fix my permissions in that channel, then run "
-            f"`/wan-admin channels resume channel:<#{channel_id}>`. (This message comes once per pause.)"
-        )
-        return Notice(guild_id, f"channel_paused:{channel_id}", stretch, text)
+        return _notice(guild_id, channel_id, *await self.repo.failures_since_last_post(guild_id, channel_id))
 
-    async def check(self, request: JobRequest) -> None:
-        """A request check: refuses new jobs in a paused channel (nothing is held)."""
-        notice = await self.paused(request.guild_id, request.channel_id)
+    async def check_in(self, tx: Tx, request: JobRequest, price: int, now: datetime) -> None:
+        """A hold guard: refuses new jobs in a paused channel (the unit rolls back: nothing is held).
+
+        Decided inside the accept's own unit of work rather than before it: three indexed reads
+        there cost less than a unit of their own, which in a burst waits for a group commit.
+        """
+        failures = await self.repo.failures_since_last_post_in(tx, request.guild_id, request.channel_id)
+        notice = _notice(request.guild_id, request.channel_id, *failures)
         if notice is None:
             return
         raise ChannelPaused(
@@ -95,3 +92,15 @@ class ChannelHealth:
                 detail=f"<#{channel_id}> resumed after failed deliveries",
             )
         return was_paused
+
+
+def _notice(guild_id: int, channel_id: int, failures: int, stretch: str) -> Notice | None:
+    if failures < PAUSE_AFTER_FAILURES:
+        return None
+    text = (
+        f"⚠️ The last {failures} finished videos in <#{channel_id}> could not be posted there (I lost access, "
+        "the channel was deleted, or the thread was archived or locked), so `/video` is paused there: the "
+        "provider would be paid for videos nobody sees. Fix my permissions in that channel, then run "
+        f"`/wan-admin channels resume channel:<#{channel_id}>`. (This message comes once per pause.)"
+    )
+    return Notice(guild_id, f"channel_paused:{channel_id}", stretch, text)

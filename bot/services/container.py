@@ -144,8 +144,8 @@ def build_services(
         provider_name=provider.info.name,
         clock=clock,
         confirm_above=config.credits.confirm_above,
-        request_checks=[BlockCheck(mod_repo), ChannelCheck(settings), channel_health, PromptRuleCheck(rules)],
-        hold_guards=[FairnessGuard(job_repo, config.limits), budget],
+        request_checks=[BlockCheck(mod_repo), ChannelCheck(settings), PromptRuleCheck(rules)],
+        hold_guards=[channel_health, FairnessGuard(job_repo, config.limits), budget],
         refusal_listeners=[notices],
     )
     reviews = ReviewService(

@@ -176,7 +176,8 @@ class JobService:
         except IntegrityError:
             # Another process inserted a job for this interaction first; this unit held nothing.
             if request.interaction_id is not None:
-                _already_made(await self.jobs.by_interaction(request.interaction_id))
+                made = await self.jobs.by_interaction(request.interaction_id)
+                _already_made(None if made is None else made.id)
             raise
 
     async def _accept_once(self, request: JobRequest) -> Accepted:
@@ -192,7 +193,7 @@ class JobService:
             # Discord may hand one interaction to two processes (a session handover): the second
             # says the job is already being made, and holds nothing.
             if request.interaction_id is not None:
-                _already_made(await self.jobs.by_interaction_in(tx, request.interaction_id))
+                _already_made(await self.jobs.id_for_interaction_in(tx, request.interaction_id))
             before = await self._checked_in(tx, request, price, now)
             job = await self.jobs.insert_accepted(
                 tx,
@@ -231,7 +232,7 @@ class JobService:
         now = self.clock()
 
         async def attach_in(tx: Tx) -> None:
-            await self.jobs.update_in(tx, job_id, progress_message_id=message_id, progress_edited_at=now)
+            await self.jobs.attach_progress_message_in(tx, job_id, message_id, now)
 
         await self.db.run(attach_in)
 
@@ -314,6 +315,6 @@ def _insufficient_message(price: int, balance: Balance, qualifies_at: datetime |
     )
 
 
-def _already_made(made: Job | None) -> None:
-    if made is not None:
-        raise Conflict(f"This request is already being made: job #{made.id}. Nothing more was charged.")
+def _already_made(job_id: int | None) -> None:
+    if job_id is not None:
+        raise Conflict(f"This request is already being made: job #{job_id}. Nothing more was charged.")

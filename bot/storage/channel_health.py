@@ -23,32 +23,33 @@ class ChannelHealthRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def failures_since_last_post(self, guild_id: int, channel_id: int) -> tuple[int, str]:
+    @staticmethod
+    async def failures_since_last_post_in(tx: Tx, guild_id: int, channel_id: int) -> tuple[int, str]:
         """Deliveries given up in a channel since its last successful post or an admin's resume,
         and a key naming that stretch, so admins are told once per stretch."""
-
-        async def read(tx: Tx) -> tuple[int, float]:
-            # DOUBLE PRECISION, not REAL: PostgreSQL's REAL is 4 bytes and would round the moment
-            # of a resume by minutes (SQLite reads both names as its 8-byte REAL).
-            resumed = await tx.fetchval(
-                "SELECT MAX(CAST(period AS DOUBLE PRECISION)) FROM admin_notices WHERE guild_id = ? AND kind = ?",
-                (guild_id, _resume_kind(channel_id)),
-            )
-            posted = await tx.fetchval(
-                "SELECT MAX(delivered_at) FROM jobs WHERE guild_id = ? AND channel_id = ? AND state = 'delivered'",
-                (guild_id, channel_id),
-            )
-            since = max(resumed or 0.0, posted or 0.0)
-            failures = await tx.fetchval(
-                "SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND channel_id = ? AND error_code = 'delivery_failed'"
-                " AND finished_at > ?",
-                (guild_id, channel_id, since),
-            )
-            return int(failures), since
-
-        # Every /video asks: one read unit (one hop on SQLite), not three statements across the loop.
-        failures, since = await self.db.read(read)
+        # One statement (every accept runs it): the stretch starts at the later of the last resume
+        # and the last successful post. DOUBLE PRECISION, not REAL: PostgreSQL's REAL is 4 bytes and
+        # would round the moment of a resume by minutes (SQLite reads both names as its 8-byte REAL).
+        row = await tx.fetchone(
+            "WITH stretch AS (SELECT MAX(moment) AS since FROM ("
+            " SELECT MAX(CAST(period AS DOUBLE PRECISION)) AS moment FROM admin_notices"
+            " WHERE guild_id = ? AND kind = ?"
+            " UNION ALL SELECT MAX(delivered_at) FROM jobs"
+            " WHERE guild_id = ? AND channel_id = ? AND state = 'delivered'"
+            " UNION ALL SELECT 0.0) AS moments)"
+            " SELECT stretch.since AS since, (SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND channel_id = ?"
+            " AND error_code = 'delivery_failed' AND finished_at > stretch.since) AS failures FROM stretch",
+            (guild_id, _resume_kind(channel_id), guild_id, channel_id, guild_id, channel_id),
+        )
+        assert row is not None  # an aggregate always returns one row
+        since, failures = float(row["since"]), row["failures"]
         return int(failures), f"{since:.3f}"
+
+    async def failures_since_last_post(self, guild_id: int, channel_id: int) -> tuple[int, str]:
+        async def read(tx: Tx) -> tuple[int, str]:
+            return await self.failures_since_last_post_in(tx, guild_id, channel_id)
+
+        return await self.db.read(read)
 
     @staticmethod
     async def resume_in(tx: Tx, guild_id: int, channel_id: int, at: datetime) -> None:

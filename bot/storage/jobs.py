@@ -372,9 +372,18 @@ class JobRepository:
         return None if row is None else _job(row)
 
     @staticmethod
-    async def by_interaction_in(tx: Tx, interaction_id: int) -> Job | None:
-        row = await tx.fetchone(f"SELECT {_COLUMNS} FROM jobs WHERE interaction_id = ?", (interaction_id,))
-        return None if row is None else _job(row)
+    async def id_for_interaction_in(tx: Tx, interaction_id: int) -> int | None:
+        """The id of the job a Discord interaction made, if any: every accept asks, so only the id."""
+        found = await tx.fetchval("SELECT id FROM jobs WHERE interaction_id = ?", (interaction_id,))
+        return None if found is None else int(found)
+
+    @staticmethod
+    async def attach_progress_message_in(tx: Tx, job_id: int, message_id: int, at: datetime) -> None:
+        """Every /video's second unit: one fixed statement, not ``update_in``'s generic encoding."""
+        await tx.execute(
+            "UPDATE jobs SET progress_message_id = ?, progress_edited_at = ? WHERE id = ?",
+            (message_id, to_ts(at), job_id),
+        )
 
     async def mark_due(self, job_id: int, at: datetime) -> bool:
         """A completion callback said this job may be done: whichever process works on it checks it

@@ -12,7 +12,8 @@ released after it leaves both days correct.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
+from functools import lru_cache
 
 from bot.domain.clock import to_ts
 from bot.domain.models import DaySpend, MemberSpend
@@ -26,6 +27,13 @@ _PERIODS: tuple[Period, ...] = ("daily", "weekly", "monthly", "never")
 
 def _total_key(period: Period, moment: datetime) -> str:
     return f"{period}:{period_key(period, moment)}"
+
+
+@lru_cache(maxsize=16)
+def _total_keys(day: date) -> tuple[str, ...]:
+    """Every period's total key for a UTC day: every hold and release moves these (computed once a day)."""
+    moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return tuple(_total_key(period, moment) for period in _PERIODS)
 
 
 # The settlement is joined through the partial unique index on settlements (its WHERE is repeated
@@ -104,7 +112,7 @@ class SpendRepository:
     async def moved_in(tx: Tx, guild_id: int, amount: int, held_at: datetime) -> None:
         """A hold (+ its amount) or a release the provider did not charge for (− the hold's amount),
         dated by the hold: every running total already seeded for its periods moves with it."""
-        keys = [_total_key(period, held_at) for period in _PERIODS]
+        keys = _total_keys(held_at.astimezone(UTC).date())
         await tx.execute(
             "UPDATE budget_totals SET spent = spent + ? WHERE guild_id IN (?, ?) AND period IN (?, ?, ?, ?)",
             (amount, guild_id, ALL_SERVERS, *keys),
