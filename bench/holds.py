@@ -16,7 +16,7 @@ one thread on the bot's own schema (a migrated file), no event loop, the same at
 cancels, a round of 100 members per group commit:
 
 - "the bot's statements": exactly the statements the bot's units run (traced from
-  ``JobService.accept`` / ``cancel``): the refill check, the balance, the job row with every
+  ``JobService.accept`` / ``cancel``): the balance with the refill check, the job row with every
   column the bot writes, the hold, the running budget totals (issue 13 item 2), each unit in its
   own SAVEPOINT (what lets one refusal roll back alone, item 1); for a cancel the job read, its
   state change, the hold and settlement reads, the release, the billed flag and the totals. This
@@ -40,7 +40,7 @@ from pathlib import Path
 from bench.common import Row, emit
 from bot.errors import InsufficientCredits
 from bot.storage.db import Database
-from bot.storage.ledger import _BALANCE_SQL, LedgerRepository
+from bot.storage.ledger import _BALANCE_AND_REFILL_SQL, _BALANCE_SQL, LedgerRepository
 from tests.support import GUILD, ManualClock, build_core, request
 
 MEMBERS = 100
@@ -210,11 +210,10 @@ def baseline_same_statements(path: Path) -> tuple[float, int]:
         for index in range(MEMBERS):
             member_id, now = 10_000 + index, time.time()
             conn.execute("SAVEPOINT unit")
-            available = conn.execute(_BALANCE_SQL, (GUILD, member_id)).fetchone()[0]
-            if not conn.execute(
-                "SELECT 1 FROM ledger WHERE guild_id = ? AND member_id = ? AND kind = 'refill' AND period = ?",
-                (GUILD, member_id, "w"),
-            ).fetchone():
+            available, _, refilled = conn.execute(
+                _BALANCE_AND_REFILL_SQL, (GUILD, member_id, "w", GUILD, member_id)
+            ).fetchone()
+            if not refilled:
                 conn.execute(_FULL_LEDGER_INSERT, (GUILD, member_id, "refill", ALLOWANCE, None, "weekly", "w", now))
                 available += ALLOWANCE
             if available < PRICE:

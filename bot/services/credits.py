@@ -110,14 +110,15 @@ class CreditService:
         # true until it commits, and two processes never both see "no refill yet".
         await tx.lock(member_lock(guild_id, member.member_id))
         allowance = await self.policy.allowance_in(tx, guild_id, member, now)
-        # The balance is read once; after a refill it is derived, not read again.
-        balance = await self.ledger.balance_in(tx, guild_id, member.member_id)
+        key = period_key(allowance.period, now)
+        # The balance is read once, with whether this period's refill is written; after a refill it
+        # is derived, not read again.
+        balance, refilled = await self.ledger.balance_and_refill_in(tx, guild_id, member.member_id, key)
         if not allowance.qualified:
             # No refill row yet: the period stays open, so the member is topped up in the same
             # period the moment they qualify instead of waiting for the next one.
             return allowance, balance
-        key = period_key(allowance.period, now)
-        if await self.ledger.has_refill(tx, guild_id, member.member_id, key):
+        if refilled:
             return allowance, balance
         amount = max(0, allowance.amount - balance.available - balance.held)
         await self.ledger.append(

@@ -25,7 +25,7 @@ class FairnessGuard:
 
     async def check_in(self, tx: Tx, request: JobRequest, price: int, now: datetime) -> None:
         guild_id, member_id = request.guild_id, request.member.member_id
-        running = await self.jobs.open_count_in(tx, guild_id, member_id)
+        running, last = await self.jobs.open_count_and_last_accepted_in(tx, guild_id, member_id)
         limit = self.limits.max_running_per_member
         if running >= limit:
             raise LimitReached(
@@ -36,7 +36,6 @@ class FairnessGuard:
         cooldown = self.limits.cooldown_seconds
         if cooldown <= 0:
             return
-        last = await self.jobs.last_accepted_at_in(tx, guild_id, member_id)
         if last is None:
             return
         wait = cooldown - (now - last).total_seconds()

@@ -490,24 +490,18 @@ class JobRepository:
         return int(at_provider or 0) + int(sending or 0)
 
     @staticmethod
-    async def open_count_in(tx: Tx, guild_id: int, member_id: int) -> int:
-        """The member's jobs that have not ended (queued, rendering or being posted)."""
-        value = await tx.fetchval(
-            "SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND member_id = ?"
-            " AND state IN ('accepted', 'submitted', 'rendering', 'succeeded', 'delivering')",
-            (guild_id, member_id),
+    async def open_count_and_last_accepted_in(tx: Tx, guild_id: int, member_id: int) -> tuple[int, datetime | None]:
+        """The member's jobs that have not ended (queued, rendering or being posted), and when their
+        latest job that was not refunded was accepted (for the cooldown): one statement, every accept."""
+        row = await tx.fetchone(
+            "SELECT (SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND member_id = ?"
+            " AND state IN ('accepted', 'submitted', 'rendering', 'succeeded', 'delivering')) AS running,"
+            " (SELECT accepted_at FROM jobs WHERE guild_id = ? AND member_id = ?"
+            " AND state NOT IN ('failed', 'refused', 'timed_out', 'cancelled') ORDER BY id DESC LIMIT 1) AS last",
+            (guild_id, member_id, guild_id, member_id),
         )
-        return int(value or 0)
-
-    @staticmethod
-    async def last_accepted_at_in(tx: Tx, guild_id: int, member_id: int) -> datetime | None:
-        """When the member's latest job that was not refunded was accepted (for the cooldown)."""
-        value = await tx.fetchval(
-            "SELECT accepted_at FROM jobs WHERE guild_id = ? AND member_id = ?"
-            " AND state NOT IN ('failed', 'refused', 'timed_out', 'cancelled') ORDER BY id DESC LIMIT 1",
-            (guild_id, member_id),
-        )
-        return from_ts(value)
+        assert row is not None  # a SELECT without FROM always returns its one row
+        return int(row["running"] or 0), from_ts(row["last"])
 
     async def for_member(self, guild_id: int, member_id: int, limit: int = 10) -> list[Job]:
         rows = await self.db.fetchall(

@@ -12,8 +12,7 @@ from bot.storage.db import Database, Row, Tx, storable_text
 
 # available = grants + refills + adjustments - holds + releases
 # held      = holds - settlements - releases
-_BALANCE_SQL = """
-SELECT
+_SUMS = """
     COALESCE(SUM(CASE kind
         WHEN 'hold' THEN -amount
         WHEN 'settle' THEN 0
@@ -23,10 +22,13 @@ SELECT
         WHEN 'hold' THEN amount
         WHEN 'settle' THEN -amount
         WHEN 'release' THEN -amount
-        ELSE 0 END), 0) AS held
-FROM ledger
-WHERE guild_id = ? AND member_id = ?
-"""
+        ELSE 0 END), 0) AS held"""
+_BALANCE_SQL = f"SELECT {_SUMS}\nFROM ledger\nWHERE guild_id = ? AND member_id = ?"
+# The balance and whether the period's refill is written, in one statement: every accept asks both.
+_BALANCE_AND_REFILL_SQL = (
+    f"SELECT {_SUMS},\n    EXISTS (SELECT 1 FROM ledger WHERE guild_id = ? AND member_id = ? AND kind = 'refill'"
+    " AND period = ?) AS refilled\nFROM ledger\nWHERE guild_id = ? AND member_id = ?"
+)
 
 # A store purchase (or its revoke) is stored as a 'grant' naming its entitlement; read back as 'purchase'.
 _KIND = "CASE WHEN entitlement_id IS NULL THEN kind ELSE 'purchase' END"
@@ -102,12 +104,11 @@ class LedgerRepository:
         )
 
     @staticmethod
-    async def has_refill(tx: Tx, guild_id: int, member_id: int, period: str) -> bool:
-        found = await tx.fetchval(
-            "SELECT 1 FROM ledger WHERE guild_id = ? AND member_id = ? AND kind = 'refill' AND period = ?",
-            (guild_id, member_id, period),
-        )
-        return found is not None
+    async def balance_and_refill_in(tx: Tx, guild_id: int, member_id: int, period: str) -> tuple[Balance, bool]:
+        """The balance, and whether the refill of ``period`` is already written."""
+        row = await tx.fetchone(_BALANCE_AND_REFILL_SQL, (guild_id, member_id, period, guild_id, member_id))
+        assert row is not None  # an aggregate always returns one row
+        return Balance(available=int(row["available"]), held=int(row["held"])), bool(row["refilled"])
 
     @staticmethod
     async def job_hold(tx: Tx, job_id: int) -> LedgerEntry | None:
