@@ -19,7 +19,7 @@ cancels, a round of 100 members per group commit:
   ``JobService.accept`` / ``cancel``): the balance with the refill check, the job row with every
   column the bot writes, the hold, the running budget totals (issue 13 item 2), each unit in its
   own SAVEPOINT (what lets one refusal roll back alone, item 1); for a cancel the job read, its
-  state change, the hold and settlement reads, the release, the billed flag and the totals. This
+  state change, one read of its hold, settlement and billed flag, the release and the totals. This
   is the limit of this schema's money work, and the target's ratio is taken against it.
 - "only the money's SQL": the leanest form (no totals, no savepoints, fewer reads, a short job
   row), printed beside it for reference.
@@ -182,7 +182,7 @@ _TOTALS_MOVE = (
     "UPDATE budget_totals SET spent = spent + ? WHERE guild_id IN (?, 0)"
     " AND period IN ('daily:d', 'weekly:w', 'monthly:m', 'never:once')"
 )
-_ENTRY = "SELECT id, guild_id, member_id, kind, amount, job_id, actor_id, reason, created_at FROM ledger"
+_ENTRY = "SELECT id, guild_id, member_id, kind, amount, job_id, actor_id, reason, created_at"
 
 
 def baseline_same_statements(path: Path) -> tuple[float, int]:
@@ -235,12 +235,15 @@ def baseline_same_statements(path: Path) -> tuple[float, int]:
                     " WHERE id = ? AND state IN ('accepted')",
                     (now, now, job_id),
                 )
-                conn.execute(f"{_ENTRY} WHERE job_id = ? AND kind = 'hold'", (job_id,)).fetchone()
-                conn.execute(f"{_ENTRY} WHERE job_id = ? AND kind IN ('settle', 'release')", (job_id,)).fetchone()
+                conn.execute(
+                    f"{_ENTRY}, (SELECT provider_billed FROM jobs WHERE id = ?) FROM ledger WHERE job_id = ?"
+                    f" AND kind = 'hold' UNION ALL {_ENTRY}, NULL FROM ledger WHERE job_id = ?"
+                    " AND kind IN ('settle', 'release')",
+                    (job_id, job_id, job_id),
+                ).fetchall()
                 conn.execute(
                     _FULL_LEDGER_INSERT, (GUILD, member_id, "release", PRICE, job_id, "cancelled by member", None, now)
                 )
-                conn.execute("SELECT provider_billed FROM jobs WHERE id = ?", (job_id,)).fetchone()
                 conn.execute(_TOTALS_MOVE, (-PRICE, GUILD))
                 conn.execute("RELEASE unit")
         conn.execute("COMMIT")

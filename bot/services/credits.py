@@ -233,11 +233,11 @@ class CreditService:
         await self._settle_in(tx, job, LedgerKind.RELEASE, at, reason)
 
     async def _settle_in(self, tx: Tx, job: Job, kind: LedgerKind, at: datetime, reason: str) -> None:
-        hold = await self.ledger.job_hold(tx, job.id)
+        # The billed flag is read from the row, because the release's own transition may just have set it.
+        hold, existing, billed = await self.ledger.hold_and_settlement_in(tx, job.id)
         if hold is None:
             log.error("job %d has no hold to %s", job.id, kind.value)
             return
-        existing = await self.ledger.job_settlement(tx, job.id)
         if existing is not None:
             # The state machine should make this unreachable; the unique index would refuse it anyway.
             log.error("job %d was already settled (%s); not settling again", job.id, existing.kind.value)
@@ -252,14 +252,9 @@ class CreditService:
             job_id=job.id,
             reason=reason,
         )
-        if kind is LedgerKind.RELEASE and not await self._billed_in(tx, job.id):
-            # The provider did not charge for it: its share of the budgets is free again. Read
-            # from the row, because the release's own transition may just have set it.
+        if kind is LedgerKind.RELEASE and not billed:
+            # The provider did not charge for it: its share of the budgets is free again.
             await SpendRepository.moved_in(tx, job.guild_id, -hold.amount, hold.created_at)
-
-    @staticmethod
-    async def _billed_in(tx: Tx, job_id: int) -> bool:
-        return bool(await tx.fetchval("SELECT provider_billed FROM jobs WHERE id = ?", (job_id,)))
 
     # --- reads other services need (the one door to money: nothing else calls the ledger) ------
 

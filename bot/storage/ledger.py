@@ -111,9 +111,24 @@ class LedgerRepository:
         return Balance(available=int(row["available"]), held=int(row["held"])), bool(row["refilled"])
 
     @staticmethod
-    async def job_hold(tx: Tx, job_id: int) -> LedgerEntry | None:
-        row = await tx.fetchone(f"SELECT {_COLUMNS} FROM ledger WHERE job_id = ? AND kind = 'hold'", (job_id,))
-        return None if row is None else _entry(row)
+    async def hold_and_settlement_in(tx: Tx, job_id: int) -> tuple[LedgerEntry | None, LedgerEntry | None, bool]:
+        """A job's hold, its settlement or release if any, and whether the provider billed the job
+        (``jobs.provider_billed`` as the row is now): what settling or releasing a job decides on, in
+        one statement. Two branches, each matching one partial unique index word for word."""
+        rows = await tx.fetchall(
+            f"SELECT {_COLUMNS}, (SELECT provider_billed FROM jobs WHERE id = ?) AS billed"
+            " FROM ledger WHERE job_id = ? AND kind = 'hold'"
+            f" UNION ALL SELECT {_COLUMNS}, NULL FROM ledger WHERE job_id = ? AND kind IN ('settle', 'release')",
+            (job_id, job_id, job_id),
+        )
+        hold = next((row for row in rows if row["kind"] == LedgerKind.HOLD.value), None)
+        settlement = next((row for row in rows if row["kind"] != LedgerKind.HOLD.value), None)
+        billed = bool(hold["billed"]) if hold is not None else False
+        return (
+            None if hold is None else _entry(hold),
+            None if settlement is None else _entry(settlement),
+            billed,
+        )
 
     @staticmethod
     async def job_settlement(tx: Tx, job_id: int) -> LedgerEntry | None:
