@@ -116,6 +116,20 @@ _LEDGER_INSERT = (
 )
 
 
+def _baseline_connection(path: Path) -> sqlite3.Connection:
+    """A file migrated to the bot's schema, opened by the standard library with the bot's pragmas."""
+
+    async def migrate() -> None:
+        await (await Database.open(path)).close()
+
+    asyncio.run(migrate())
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
 def baseline(path: Path) -> tuple[float, int]:
     """Only the money's SQL with stdlib sqlite3 in one thread, no event loop, group commits of about 100.
 
@@ -126,14 +140,7 @@ def baseline(path: Path) -> tuple[float, int]:
     Returns holds per second and the number of holds.
     """
 
-    async def migrate() -> None:
-        await (await Database.open(path)).close()
-
-    asyncio.run(migrate())
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = FULL")
-    conn.execute("PRAGMA foreign_keys = ON")
+    conn = _baseline_connection(path)
     got: Counter[int] = Counter()
     holds = 0
     started = time.perf_counter()
@@ -193,14 +200,7 @@ def baseline_same_statements(path: Path) -> tuple[float, int]:
     second and the number of holds.
     """
 
-    async def migrate() -> None:
-        await (await Database.open(path)).close()
-
-    asyncio.run(migrate())
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = FULL")
-    conn.execute("PRAGMA foreign_keys = ON")
+    conn = _baseline_connection(path)
     conn.execute("INSERT INTO budget_totals (guild_id, period, spent) VALUES (?, 'daily:d', 0)", (GUILD,))
     got: Counter[int] = Counter()
     holds = 0
