@@ -310,8 +310,9 @@ class JobRepository:
     async def update(
         self, job_id: int, *, expect_state: JobState | None = None, epoch: int | None = None, **fields: Any
     ) -> bool:
-        async with self.db.transaction() as tx:
-            return await self.update_in(tx, job_id, expect_state=expect_state, epoch=epoch, **fields)
+        return await self.db.run(
+            lambda tx: self.update_in(tx, job_id, expect_state=expect_state, epoch=epoch, **fields)
+        )
 
     # --- leases ------------------------------------------------------------------------------
 
@@ -342,16 +343,18 @@ class JobRepository:
         ids = list(job_ids)
         if not ids:
             return {}  # an idle tick writes nothing
-        async with self.db.transaction() as tx:
-            return await self.claim_in(tx, ids, owner=owner, until=until, now=now)
+        return await self.db.run(lambda tx: self.claim_in(tx, ids, owner=owner, until=until, now=now))
 
     async def hold(self, job_id: int, *, owner: str, epoch: int, until: datetime) -> bool:
         """Extend a lease just before an external call; False when another process took the job over."""
-        async with self.db.transaction() as tx:
-            changed = await tx.execute(
-                "UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND lease_epoch = ?",
-                (to_ts(until), job_id, owner, epoch),
-            )
+        return await self.db.run(lambda tx: self.hold_in(tx, job_id, owner=owner, epoch=epoch, until=until))
+
+    @staticmethod
+    async def hold_in(tx: Tx, job_id: int, *, owner: str, epoch: int, until: datetime) -> bool:
+        changed = await tx.execute(
+            "UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND lease_epoch = ?",
+            (to_ts(until), job_id, owner, epoch),
+        )
         return changed == 1
 
     async def renew(self, job_ids: Iterable[int], *, owner: str, until: datetime) -> None:
@@ -360,11 +363,12 @@ class JobRepository:
         if not ids:
             return
         marks = ", ".join("?" for _ in ids)
-        async with self.db.transaction() as tx:
-            await tx.execute(
+        await self.db.run(
+            lambda tx: tx.execute(
                 f"UPDATE jobs SET lease_until = ? WHERE lease_owner = ? AND id IN ({marks})",
                 [to_ts(until), owner, *ids],
             )
+        )
 
     async def by_interaction(self, interaction_id: int) -> Job | None:
         """The job a Discord interaction made (unique index), whichever process accepted it."""
@@ -379,12 +383,13 @@ class JobRepository:
     async def mark_due(self, job_id: int, at: datetime) -> bool:
         """A completion callback said this job may be done: whichever process works on it checks it
         at its next tick (the callback may have reached a process that is not stepping the job)."""
-        async with self.db.transaction() as tx:
-            changed = await tx.execute(
+        changed = await self.db.run(
+            lambda tx: tx.execute(
                 "UPDATE jobs SET next_check_at = ? WHERE id = ? AND state IN ('submitted', 'rendering')"
                 " AND (next_check_at IS NULL OR next_check_at > ?)",
                 (to_ts(at), job_id, to_ts(at)),
             )
+        )
         return changed == 1
 
     async def by_callback_token(self, token: str) -> Job | None:
