@@ -384,11 +384,10 @@ class JobRunner:
         epoch = self._leases.get(job_id)
 
         async def unit(tx: Tx) -> Job | None:
-            if not await self.jobs.transition(tx, job_id, from_states, to_state, epoch=epoch, **fields):
-                return None
-            if and_then is not None:
-                await and_then(tx)
-            return await JobRepository.get_in(tx, job_id)
+            moved = await JobRepository.move_in(tx, job_id, from_states, to_state, epoch=epoch, **fields)
+            if moved is not None and and_then is not None:
+                await and_then(tx)  # it writes the ledger and budgets, not the job's row
+            return moved
 
         return await self.db.run(unit)
 

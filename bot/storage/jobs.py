@@ -291,6 +291,29 @@ class JobRepository:
         return changed == 1
 
     @staticmethod
+    async def move_in(
+        tx: Tx,
+        job_id: int,
+        from_states: Iterable[JobState],
+        to_state: JobState,
+        *,
+        epoch: int | None = None,
+        **fields: Any,
+    ) -> Job | None:
+        """``transition`` that also gives the row as the move left it (RETURNING: no second read);
+        None if it did not move."""
+        allowed = [state.value for state in from_states]
+        assignments, values = _encode(fields)
+        sets = "state = ?" + (f", {assignments}" if assignments else "")
+        placeholders = ", ".join("?" for _ in allowed)
+        fence, fence_values = _fence(epoch)
+        row = await tx.fetchone(
+            f"UPDATE jobs SET {sets} WHERE id = ? AND state IN ({placeholders}){fence} RETURNING {_COLUMNS}",
+            [to_state.value, *values, job_id, *allowed, *fence_values],
+        )
+        return None if row is None else _job(row)
+
+    @staticmethod
     async def update_in(
         tx: Tx, job_id: int, *, expect_state: JobState | None = None, epoch: int | None = None, **fields: Any
     ) -> bool:
