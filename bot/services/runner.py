@@ -341,9 +341,9 @@ class JobRunner:
         if self._renewed_at is not None and (now - self._renewed_at).total_seconds() < self.settings.lease_seconds / 3:
             return
         try:
-            await self.jobs.renew(list(self._leases), owner=self.settings.owner, until=self._lease_until())
+            renewed = await self.jobs.renew(list(self._leases), owner=self.settings.owner, until=self._lease_until())
             self._renewed_at = now
-            for job_id in self._leases:
+            for job_id in renewed & self._leases.keys():
                 self._confirmed_at[job_id] = now
         except Exception:
             log.warning("could not renew job leases; trying again next tick", exc_info=True)

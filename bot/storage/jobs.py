@@ -380,18 +380,19 @@ class JobRepository:
         )
         return changed == 1
 
-    async def renew(self, job_ids: Iterable[int], *, owner: str, until: datetime) -> None:
-        """The heartbeat: extend every lease this owner still holds among these jobs."""
+    async def renew(self, job_ids: Iterable[int], *, owner: str, until: datetime) -> set[int]:
+        """The heartbeat: extend every lease this owner still holds among these jobs; those it held."""
         ids = list(job_ids)
         if not ids:
-            return
+            return set()
         marks = ", ".join("?" for _ in ids)
-        await self.db.run(
-            lambda tx: tx.execute(
-                f"UPDATE jobs SET lease_until = ? WHERE lease_owner = ? AND id IN ({marks})",
+        rows = await self.db.run(
+            lambda tx: tx.fetchall(
+                f"UPDATE jobs SET lease_until = ? WHERE lease_owner = ? AND id IN ({marks}) RETURNING id",
                 [to_ts(until), owner, *ids],
             )
         )
+        return {int(row["id"]) for row in rows}
 
     async def by_interaction(self, interaction_id: int) -> Job | None:
         """The job a Discord interaction made (unique index), whichever process accepted it."""
