@@ -155,3 +155,45 @@ async def test_a_delivered_job_is_settled_once_when_two_processes_race_to_finish
         balance = await rig.services.credits.balance(GUILD, MemberContext(1))
         assert balance.held == 0 and balance.available == balance_before.available  # the price kept once
         assert await rig.money_problems() == []
+
+
+async def test_a_step_that_waited_past_its_lease_asks_again_and_leaves_a_taken_job_alone(tmp_path: Any) -> None:
+    async with open_rig(tmp_path) as rig, second_process(rig) as other:
+        a = name(rig.services.runner, "process-a")
+        b = name(other.runner, "process-b")
+        first, second = await rendering_jobs(rig, 2)
+        assert first.provider_task_id is not None and second.provider_task_id is not None
+        a.settings.concurrency = 1  # the second job's step waits for the first one's
+        gate, asking = asyncio.Event(), asyncio.Event()
+        status: Callable[..., Awaitable[Any]] = a.provider.status
+
+        async def slow_for_first(task_id: str) -> Any:
+            if task_id == first.provider_task_id:
+                asking.set()
+                await gate.wait()  # A stalls here, holding its only step slot
+            return await status(task_id)
+
+        a.provider.status = slow_for_first  # type: ignore[method-assign]
+        rig.clock.advance(2)
+        async with rig.db.transaction() as tx:
+            for due, seconds in ((first, 2), (second, 1)):
+                at = rig.clock() - timedelta(seconds=seconds)
+                await tx.execute("UPDATE jobs SET next_check_at = ? WHERE id = ?", (to_ts(at), due.id))
+        ticking = asyncio.create_task(a.tick())  # claims both, then stalls on the first
+        await asyncio.wait_for(asking.wait(), 5)
+
+        rig.clock.advance(LEASE_SECONDS + 1)  # both of A's leases run out while it stalls
+        await b.tick()  # B takes both over and checks them
+        assert (await job(rig, second.id)).lease_owner == "process-b"
+        asked_before = [r.path.rsplit("/", 1)[-1] for r in rig.server.requests_to("status")]
+
+        gate.set()
+        await asyncio.wait_for(ticking, 5)
+        # A's step for the second job came after a lease's length: it asked storage first, found the
+        # job taken, and did not call the provider about it.
+        asked_after = [r.path.rsplit("/", 1)[-1] for r in rig.server.requests_to("status")]
+        assert second.provider_task_id in asked_before  # B asked about it (the path names the task)
+        assert asked_after[len(asked_before) :].count(second.provider_task_id) == 0
+        taken = await job(rig, second.id)
+        assert taken.lease_owner == "process-b" and taken.state is JobState.RENDERING
+        assert await rig.money_problems() == []
