@@ -18,7 +18,7 @@ from typing import Any
 
 from bench import pg
 from bench.common import Row, emit, provider_process
-from bench.tick import REPEATS, measure
+from bench.tick import REPEATS, Own, measure, own_time_per_job, storage_per_job
 
 
 def main() -> None:
@@ -60,6 +60,30 @@ def main() -> None:
             "",
             f"{ms(sqlite, '10k/1000/1000') / 1000:.2f} / {ms(postgres, '10k/1000/1000') / 1000:.2f} ms per due job:"
             f" status request + transition + commit; {postgres['in_flight']:,} rendering on PostgreSQL",
+        ),
+    ]
+    own_sqlite: Own = sqlite["own"]
+    own_postgres: Own = postgres["own"]
+    sqlite_total = own_time_per_job(own_sqlite)[2]
+    postgres_loop = own_time_per_job(own_postgres)[0]
+    rows += [
+        Row(
+            "tick-pg",
+            "1,000 due: bot's own time per due job (fake provider excluded)",
+            f"{sqlite_total:.2f} / {postgres_loop:.2f} ms",
+            "≤ 0.5 ms",
+            "SQLite: event loop thread CPU + SQLite thread busy (bench.tick); PostgreSQL: event loop thread CPU"
+            " only (the server is another process, like the fake provider)",
+        ),
+        Row(
+            "tick-pg",
+            "1,000 due: storage work per due job (counted), PostgreSQL",
+            storage_per_job(own_postgres)
+            if own_postgres.storage.round_trips
+            else f"{own_postgres.storage.units / max(1, own_postgres.ticks * 1000):.2f} units of work",
+            "",
+            "Database.stats ÷ due jobs; the PostgreSQL backend counts units only (no statements,"
+            " commits or round trips), so SQLite's figures are in bench.tick",
         ),
     ]
     emit(rows)

@@ -27,6 +27,13 @@ are taken over when its leases run out; the "find my earlier post" path and the 
 make the new owner deliver exactly once. A wan26ai create that may be on the wire is never
 resent by the new owner either: it ends as unconfirmed, exactly as after a restart.
 
+Every write a step makes is one unit of work (``Database.run``): its compare-and-set, its money
+move and the fresh row the step goes on with, in one hop, sharing a group commit with the other
+jobs' units of the same tick (on SQLite). A unit never awaits the provider or Discord: the call is
+made first and its answer handed to storage as one unit. A lease this process claimed or checked
+less than a third of its length ago is not checked again before a status check (a read at the
+provider): no other process can have taken it, and every write stays fenced by its epoch.
+
 A task id the provider did give is never dropped: if writing it fails, it is kept in memory and
 written on the next ticks. And no job is timed out on the clock alone: past the limit it gets one
 last status check, and a finished render is delivered.
@@ -220,6 +227,8 @@ class JobRunner:
         self._refresh_at: dict[int, datetime] = {}
         # The jobs whose steps run now, and the epoch each one's claim set (the fencing token).
         self._leases: dict[int, int] = {}
+        # When each of those leases was last claimed, checked or renewed (by this process's clock).
+        self._confirmed_at: dict[int, datetime] = {}
         self._renewed_at: datetime | None = None
 
     # --- the loop body -----------------------------------------------------------------------
@@ -242,6 +251,8 @@ class JobRunner:
             claimed = await self.jobs.claim([job.id for job in candidates], owner=owner, until=until, now=now)
             due = [replace(job, lease_epoch=claimed[job.id]) for job in candidates if job.id in claimed]
             to_send, still_waiting = await self.queue.admit(now, owner=owner, until=until, busy=busy)
+            for job in (*due, *to_send):
+                self._confirmed_at[job.id] = now
         except Exception:
             log.exception("could not read due jobs; trying again next tick")
             report.errors += 1
@@ -310,6 +321,7 @@ class JobRunner:
         claimed = await self.jobs.claim([job_id], owner=self.settings.owner, until=self._lease_until(), now=now)
         if job_id not in claimed:
             return False
+        self._confirmed_at[job_id] = now
         await self._step_safely(replace(job, lease_epoch=claimed[job_id]), TickReport())
         return True
 
@@ -329,30 +341,55 @@ class JobRunner:
         if self._renewed_at is not None and (now - self._renewed_at).total_seconds() < self.settings.lease_seconds / 3:
             return
         try:
-            await self.jobs.renew(list(self._leases), owner=self.settings.owner, until=self._lease_until())
+            renewed = await self.jobs.renew(list(self._leases), owner=self.settings.owner, until=self._lease_until())
             self._renewed_at = now
+            for job_id in renewed & self._leases.keys():
+                self._confirmed_at[job_id] = now
         except Exception:
             log.warning("could not renew job leases; trying again next tick", exc_info=True)
 
-    async def _hold(self, job_id: int) -> None:
-        """Just before an external call: still ours? (extended by a lease's length). Raises LeaseLost."""
+    async def _hold(self, job_id: int, *, read_only: bool = False) -> None:
+        """Just before an external call: still ours? (extended by a lease's length). Raises LeaseLost.
+
+        ``read_only`` (a status check): a lease confirmed less than a third of its length ago is
+        still ours without asking (nobody may take it before it runs out), so the due scan's claim
+        covers the check; a post or a create always asks."""
         epoch = self._leases.get(job_id)
         if epoch is None:
             return
+        now = self.clock()
+        confirmed = self._confirmed_at.get(job_id)
+        if read_only and confirmed is not None and (now - confirmed).total_seconds() < self.settings.lease_seconds / 3:
+            return
         if not await self.jobs.hold(job_id, owner=self.settings.owner, epoch=epoch, until=self._lease_until()):
             raise LeaseLost(job_id)
-
-    async def _transition(self, tx: Tx, job_id: int, from_states: Any, to_state: JobState, **fields: Any) -> bool:
-        return await self.jobs.transition(tx, job_id, from_states, to_state, epoch=self._leases.get(job_id), **fields)
-
-    async def _update_in(self, tx: Tx, job_id: int, *, expect_state: JobState | None = None, **fields: Any) -> bool:
-        return await self.jobs.update_in(
-            tx, job_id, expect_state=expect_state, epoch=self._leases.get(job_id), **fields
-        )
+        self._confirmed_at[job_id] = now
 
     async def _update(self, job_id: int, *, expect_state: JobState | None = None, **fields: Any) -> bool:
-        async with self.db.transaction() as tx:
-            return await self._update_in(tx, job_id, expect_state=expect_state, **fields)
+        epoch = self._leases.get(job_id)
+        return await self.db.run(
+            lambda tx: self.jobs.update_in(tx, job_id, expect_state=expect_state, epoch=epoch, **fields)
+        )
+
+    async def _moved(
+        self,
+        job_id: int,
+        from_states: Any,
+        to_state: JobState,
+        and_then: Callable[[Tx], Awaitable[Any]] | None = None,
+        **fields: Any,
+    ) -> Job | None:
+        """One unit: the fenced compare-and-set, what goes with it (``and_then``: the money move), and
+        the row as it is now for the step to go on with; None when the job was not moved."""
+        epoch = self._leases.get(job_id)
+
+        async def unit(tx: Tx) -> Job | None:
+            moved = await JobRepository.move_in(tx, job_id, from_states, to_state, epoch=epoch, **fields)
+            if moved is not None and and_then is not None:
+                await and_then(tx)  # it writes the ledger and budgets, not the job's row
+            return moved
+
+        return await self.db.run(unit)
 
     async def _step_safely(self, job: Job, report: TickReport) -> None:
         if job.id in self._busy:
@@ -377,6 +414,7 @@ class JobRunner:
         finally:
             self._busy.discard(job.id)
             self._leases.pop(job.id, None)
+            self._confirmed_at.pop(job.id, None)
 
     async def _reschedule(self, job: Job, later: Reschedule) -> None:
         """The one place a job is looked at again later (see ``Reschedule``)."""
@@ -448,16 +486,14 @@ class JobRunner:
             return
 
         # Persist "a create may be on the wire" before sending it.
-        async with self.db.transaction() as tx:
-            marked = await self._update_in(
-                tx,
-                job.id,
-                expect_state=JobState.ACCEPTED,
-                submit_in_flight=True,
-                submit_attempts=job.submit_attempts + 1,
-                # Fenced: this write is the lease check before the create, and extends it.
-                **self._lease_fields(job.id),
-            )
+        marked = await self._update(
+            job.id,
+            expect_state=JobState.ACCEPTED,
+            submit_in_flight=True,
+            submit_attempts=job.submit_attempts + 1,
+            # Fenced: this write is the lease check before the create, and extends it.
+            **self._lease_fields(job.id),
+        )
         if not marked:
             return  # cancelled meanwhile
         attempt = job.submit_attempts + 1
@@ -495,21 +531,19 @@ class JobRunner:
         try:
             estimate = await self.estimate(job.spec)
             first_check = first_check_delay(estimate, self.settings.poll_interval, stretch=self.settings.poll_stretch)
-            async with self.db.transaction() as tx:
-                moved = await self._transition(
-                    tx,
-                    job.id,
-                    [JobState.ACCEPTED],
-                    JobState.SUBMITTED,
-                    provider_task_id=result.task_id,
-                    submitted_at=created_at,
-                    submit_in_flight=False,
-                    create_unanswered=False,
-                    provider_billed=True,  # both providers charge when the task is created
-                    provider_charged=result.charged_credits,
-                    check_attempts=0,
-                    next_check_at=max(created_at + timedelta(seconds=first_check), self.clock()),
-                )
+            moved = await self._moved(
+                job.id,
+                [JobState.ACCEPTED],
+                JobState.SUBMITTED,
+                provider_task_id=result.task_id,
+                submitted_at=created_at,
+                submit_in_flight=False,
+                create_unanswered=False,
+                provider_billed=True,  # both providers charge when the task is created
+                provider_charged=result.charged_credits,
+                check_attempts=0,
+                next_check_at=max(created_at + timedelta(seconds=first_check), self.clock()),
+            )
         except Exception as error:
             failures = self._unrecorded_failures.get(job.id, 0) + 1
             self._unrecorded[job.id] = (job, result, created_at, attempt)
@@ -528,7 +562,7 @@ class JobRunner:
         if self._unrecorded_failures.pop(job.id, None):
             log.info("job task id recorded after all %s task=%s", _who(job), result.task_id)
         self._unrecorded.pop(job.id, None)
-        if not moved:
+        if moved is None:
             log.error(
                 "job moved while its create was in flight %s task=%s: the provider task is orphaned",
                 _who(job),
@@ -537,7 +571,7 @@ class JobRunner:
             return True
         report.submitted += 1
         log.info("job submitted %s task=%s attempt=%d", _who(job), result.task_id, attempt)
-        await self._progress(job.id, force=True)
+        await self._progress(job.id, force=True, current=moved)
         return True
 
     async def _record_unrecorded(self, report: TickReport) -> None:
@@ -573,7 +607,7 @@ class JobRunner:
         assert job.provider_task_id is not None
         report.checked += 1
         self.stats.status_checks += 1
-        await self._hold(job.id)
+        await self._hold(job.id, read_only=True)
         try:
             status = await self.provider.status(job.provider_task_id)
         except TaskNotFound as error:
@@ -613,23 +647,19 @@ class JobRunner:
     async def _apply_status(self, job: Job, status: TaskStatus, report: TickReport) -> None:
         now = self.clock()
         if status.state is TaskState.SUCCEEDED and status.video_urls:
-            async with self.db.transaction() as tx:
-                moved = await self._transition(
-                    tx,
-                    job.id,
-                    [JobState.SUBMITTED, JobState.RENDERING],
-                    JobState.SUCCEEDED,
-                    result_url=status.video_urls[0],
-                    finished_at=now,
-                    check_attempts=0,
-                    next_check_at=now,
-                    provider_billed=True,
-                    **_charge_fields(status),
-                )
-            if moved:
-                refreshed = await self.jobs.get(job.id)
-                if refreshed is not None:
-                    await self._deliver(refreshed, report)
+            refreshed = await self._moved(
+                job.id,
+                [JobState.SUBMITTED, JobState.RENDERING],
+                JobState.SUCCEEDED,
+                result_url=status.video_urls[0],
+                finished_at=now,
+                check_attempts=0,
+                next_check_at=now,
+                provider_billed=True,
+                **_charge_fields(status),
+            )
+            if refreshed is not None:
+                await self._deliver(refreshed, report)
             return
         # Both provider documents: failed (and refused) renders are refunded to the operator.
         charge = _charge_fields(status)
@@ -662,30 +692,22 @@ class JobRunner:
             stretch=self.settings.poll_stretch,
         )
         new_state = JobState.RENDERING if status.state is TaskState.RUNNING else job.state
-        async with self.db.transaction() as tx:
-            await self._transition(
-                tx,
-                job.id,
-                [job.state],
-                new_state,
-                check_attempts=0,
-                next_check_at=now + timedelta(seconds=delay),
-                **_charge_fields(status),
-            )
-        await self._progress(job.id, force=new_state is not job.state)
+        current = await self._moved(
+            job.id,
+            [job.state],
+            new_state,
+            check_attempts=0,
+            next_check_at=now + timedelta(seconds=delay),
+            **_charge_fields(status),
+        )
+        await self._progress(job.id, force=new_state is not job.state, current=current)
 
     # --- delivery ----------------------------------------------------------------------------
 
     async def _deliver(self, job: Job, report: TickReport) -> None:
         if job.state is JobState.SUCCEEDED:
-            async with self.db.transaction() as tx:
-                # Fenced, and extends the lease: the check before the post.
-                moved = await self._transition(
-                    tx, job.id, [JobState.SUCCEEDED], JobState.DELIVERING, **self._lease_fields(job.id)
-                )
-            if not moved:
-                return
-            fresh = await self.jobs.get(job.id)
+            # Fenced, and extends the lease: the check before the post.
+            fresh = await self._moved(job.id, [JobState.SUCCEEDED], JobState.DELIVERING, **self._lease_fields(job.id))
             if fresh is None:
                 return
             job = fresh
@@ -713,20 +735,18 @@ class JobRunner:
 
     async def _finish_delivery(self, job: Job, message_id: int, report: TickReport, *, as_link: bool | None) -> None:
         now = self.clock()
-        async with self.db.transaction() as tx:
-            moved = await self._transition(
-                tx,
-                job.id,
-                [JobState.DELIVERING],
-                JobState.DELIVERED,
-                result_message_id=message_id,
-                delivered_at=now,
-                next_check_at=None,
-                check_attempts=0,
-            )
-            if moved:
-                await self.credits.settle_in(tx, job, now)
-        if moved:
+        moved = await self._moved(
+            job.id,
+            [JobState.DELIVERING],
+            JobState.DELIVERED,
+            # The one settlement, in the same unit as the move that only one step can make.
+            lambda tx: self.credits.settle_in(tx, job, now),
+            result_message_id=message_id,
+            delivered_at=now,
+            next_check_at=None,
+            check_attempts=0,
+        )
+        if moved is not None:
             report.delivered += 1
             log.info(
                 "job delivered %s message=%d link=%s",
@@ -734,7 +754,7 @@ class JobRunner:
                 message_id,
                 as_link,
             )
-            await self._show_end(job.id)
+            await self._show_end(job.id, current=moved)
 
     async def _delivery_failed(self, job: Job, error: DeliveryError, report: TickReport) -> None:
         if error.waiting:
@@ -788,31 +808,32 @@ class JobRunner:
         extra: dict[str, Any] = dict(fields or {})
         if billed is not None:
             extra["provider_billed"] = billed
-        async with self.db.transaction() as tx:
-            moved = await self._transition(
-                tx,
-                job.id,
-                _OPEN_STATES,
-                state,
-                finished_at=now,
-                error_code=code,
-                error_message=message,
-                submit_in_flight=False,
-                check_attempts=0,
-                next_check_at=now,
-                **extra,
-            )
-            if moved:
-                await self.credits.release_in(tx, job, now, f"{state.value}: {code}")
-                if state is JobState.REFUSED and self.refusals is not None:
-                    await self.refusals.record_refusal_in(tx, job, detail, now)
-        if not moved:
+        refusals = self.refusals if state is JobState.REFUSED else None
+
+        async def release(tx: Tx) -> None:
+            # The one release, and the budgets it frees, in the same unit as the move.
+            await self.credits.release_in(tx, job, now, f"{state.value}: {code}")
+            if refusals is not None:
+                await refusals.record_refusal_in(tx, job, detail, now)
+
+        ended = await self._moved(
+            job.id,
+            _OPEN_STATES,
+            state,
+            release,
+            finished_at=now,
+            error_code=code,
+            error_message=message,
+            submit_in_flight=False,
+            check_attempts=0,
+            next_check_at=now,
+            **extra,
+        )
+        if ended is None:
             return
         report.released += 1
         log.info("job released %s state=%s code=%s", _who(job), state.value, code)
-        ended = await self.jobs.get(job.id)
-        if ended is not None:
-            await self._notify_ended(ended)
+        await self._notify_ended(ended)
 
     async def _notify_ended(self, job: Job, *, may_be_posted: bool = False) -> None:
         await self._hold(job.id)
@@ -832,9 +853,13 @@ class JobRunner:
 
     # --- helpers -----------------------------------------------------------------------------
 
-    async def _progress(self, job_id: int, *, force: bool, queue_position: int | None = None) -> bool:
-        """Edit the job's progress message (rate limited unless forced); True when it was edited."""
-        job = await self.jobs.get(job_id)
+    async def _progress(
+        self, job_id: int, *, force: bool, queue_position: int | None = None, current: Job | None = None
+    ) -> bool:
+        """Edit the job's progress message (rate limited unless forced); True when it was edited.
+
+        ``current``: the row as the step's own write just left it (read in that unit), so no read."""
+        job = current if current is not None else await self.jobs.get(job_id)
         if job is None or job.progress_message_id is None:
             return False
         if queue_position is not None and job.state is not JobState.ACCEPTED:
@@ -886,12 +911,12 @@ class JobRunner:
         # Also right after the expected finish, so "longer than usual" shows when it becomes true.
         self._refresh_at[job.id] = max(now + floor, min(now + gap, finish + timedelta(seconds=1)))
 
-    async def _show_end(self, job_id: int) -> None:
+    async def _show_end(self, job_id: int, *, current: Job | None = None) -> None:
         """The progress message's last edit: one line pointing at the result or saying what happened.
 
         Within the edit gap of the previous edit, the job is looked at again once the gap has passed
         (a timestamp in SQLite, so a restart does it too); a failed edit is not retried."""
-        if await self._progress(job_id, force=True):
+        if await self._progress(job_id, force=True, current=current):
             await self._update(job_id, next_check_at=None)
             return
         job = await self.jobs.get(job_id)

@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.domain.models import Job
-from bot.storage.db import Database
+from bot.storage.db import Database, Tx
 from bot.storage.jobs import JobRepository
 
 QUEUE_DISPATCH_LOCK: tuple[object, ...] = ("queue-dispatch",)
@@ -54,7 +54,8 @@ class QueueAdmission:
         if not refresh_due and await self.jobs.in_flight() >= self.max_in_flight:
             return [], None
         self._read_at = now
-        async with self.db.transaction() as tx:
+
+        async def admission(tx: Tx) -> tuple[list[Job], list[Job], dict[int, int]]:
             await tx.lock(QUEUE_DISPATCH_LOCK)
             in_flight = await self.jobs.in_flight_in(tx, now, owner)
             queue = await self.jobs.waiting_in(tx)
@@ -64,6 +65,10 @@ class QueueAdmission:
             free = [job for job in queue if job.id not in busy and not self._held_elsewhere(job, owner, now)]
             to_send, waiting = self.take(free, in_flight, now)
             claimed = await self.jobs.claim_in(tx, [job.id for job in to_send], owner=owner, until=until, now=now)
+            return to_send, waiting, claimed
+
+        # One unit: the queue read, the slots counted and the claims, in one hop.
+        to_send, waiting, claimed = await self.db.run(admission)
         sent = [replace(job, lease_owner=owner, lease_epoch=claimed[job.id]) for job in to_send if job.id in claimed]
         return sent, waiting
 

@@ -291,6 +291,29 @@ class JobRepository:
         return changed == 1
 
     @staticmethod
+    async def move_in(
+        tx: Tx,
+        job_id: int,
+        from_states: Iterable[JobState],
+        to_state: JobState,
+        *,
+        epoch: int | None = None,
+        **fields: Any,
+    ) -> Job | None:
+        """``transition`` that also gives the row as the move left it (RETURNING: no second read);
+        None if it did not move."""
+        allowed = [state.value for state in from_states]
+        assignments, values = _encode(fields)
+        sets = "state = ?" + (f", {assignments}" if assignments else "")
+        placeholders = ", ".join("?" for _ in allowed)
+        fence, fence_values = _fence(epoch)
+        row = await tx.fetchone(
+            f"UPDATE jobs SET {sets} WHERE id = ? AND state IN ({placeholders}){fence} RETURNING {_COLUMNS}",
+            [to_state.value, *values, job_id, *allowed, *fence_values],
+        )
+        return None if row is None else _job(row)
+
+    @staticmethod
     async def update_in(
         tx: Tx, job_id: int, *, expect_state: JobState | None = None, epoch: int | None = None, **fields: Any
     ) -> bool:
@@ -310,8 +333,9 @@ class JobRepository:
     async def update(
         self, job_id: int, *, expect_state: JobState | None = None, epoch: int | None = None, **fields: Any
     ) -> bool:
-        async with self.db.transaction() as tx:
-            return await self.update_in(tx, job_id, expect_state=expect_state, epoch=epoch, **fields)
+        return await self.db.run(
+            lambda tx: self.update_in(tx, job_id, expect_state=expect_state, epoch=epoch, **fields)
+        )
 
     # --- leases ------------------------------------------------------------------------------
 
@@ -342,29 +366,33 @@ class JobRepository:
         ids = list(job_ids)
         if not ids:
             return {}  # an idle tick writes nothing
-        async with self.db.transaction() as tx:
-            return await self.claim_in(tx, ids, owner=owner, until=until, now=now)
+        return await self.db.run(lambda tx: self.claim_in(tx, ids, owner=owner, until=until, now=now))
 
     async def hold(self, job_id: int, *, owner: str, epoch: int, until: datetime) -> bool:
         """Extend a lease just before an external call; False when another process took the job over."""
-        async with self.db.transaction() as tx:
-            changed = await tx.execute(
-                "UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND lease_epoch = ?",
-                (to_ts(until), job_id, owner, epoch),
-            )
+        return await self.db.run(lambda tx: self.hold_in(tx, job_id, owner=owner, epoch=epoch, until=until))
+
+    @staticmethod
+    async def hold_in(tx: Tx, job_id: int, *, owner: str, epoch: int, until: datetime) -> bool:
+        changed = await tx.execute(
+            "UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND lease_epoch = ?",
+            (to_ts(until), job_id, owner, epoch),
+        )
         return changed == 1
 
-    async def renew(self, job_ids: Iterable[int], *, owner: str, until: datetime) -> None:
-        """The heartbeat: extend every lease this owner still holds among these jobs."""
+    async def renew(self, job_ids: Iterable[int], *, owner: str, until: datetime) -> set[int]:
+        """The heartbeat: extend every lease this owner still holds among these jobs; those it held."""
         ids = list(job_ids)
         if not ids:
-            return
+            return set()
         marks = ", ".join("?" for _ in ids)
-        async with self.db.transaction() as tx:
-            await tx.execute(
-                f"UPDATE jobs SET lease_until = ? WHERE lease_owner = ? AND id IN ({marks})",
+        rows = await self.db.run(
+            lambda tx: tx.fetchall(
+                f"UPDATE jobs SET lease_until = ? WHERE lease_owner = ? AND id IN ({marks}) RETURNING id",
                 [to_ts(until), owner, *ids],
             )
+        )
+        return {int(row["id"]) for row in rows}
 
     async def by_interaction(self, interaction_id: int) -> Job | None:
         """The job a Discord interaction made (unique index), whichever process accepted it."""
@@ -388,12 +416,13 @@ class JobRepository:
     async def mark_due(self, job_id: int, at: datetime) -> bool:
         """A completion callback said this job may be done: whichever process works on it checks it
         at its next tick (the callback may have reached a process that is not stepping the job)."""
-        async with self.db.transaction() as tx:
-            changed = await tx.execute(
+        changed = await self.db.run(
+            lambda tx: tx.execute(
                 "UPDATE jobs SET next_check_at = ? WHERE id = ? AND state IN ('submitted', 'rendering')"
                 " AND (next_check_at IS NULL OR next_check_at > ?)",
                 (to_ts(at), job_id, to_ts(at)),
             )
+        )
         return changed == 1
 
     async def by_callback_token(self, token: str) -> Job | None:
