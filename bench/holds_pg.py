@@ -8,7 +8,9 @@ takes). With 3 processes every process runs all 100 members, each a third of the
 processes: the per-member lock's worst case. The processes start together (a "go" file) and
 the rate is all holds ÷ (last process done − first process started).
 
-The balance check is bench.holds's (``ledger_errors``) over the kept jobs of every process.
+The balance check is bench.holds's (``ledger_errors``) over the kept jobs of every process. The
+storage work per hold (statements, commits, round trips) is ``Database.stats``, counted by the
+backend over the measured window, releases and refusals included.
 The server is bench.pg's: fsync and synchronous commit on, unix socket only.
 
     .venv/bin/python -m bench.holds_pg [--pg-dsn URL]
@@ -23,7 +25,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bench import pg
@@ -45,10 +47,21 @@ class Outcome:
     refused: int
     errors: list[str]
     cpu: float  # the bot processes' own CPU seconds, all of them together
+    storage: dict[str, int] = field(default_factory=dict)  # Database.stats over the runs, all processes
 
     @property
     def rate(self) -> float:
         return self.holds / self.seconds if self.seconds > 0 else 0.0
+
+    def per_hold(self) -> str:
+        """Counted by the backend (``Database.stats``), releases and refusals included."""
+        if not self.holds or not self.storage:
+            return "storage work not counted"
+        each = {name: value / self.holds for name, value in self.storage.items()}
+        return (
+            f"per hold: {each['statements']:.1f} statements, {each['commits']:.2f} commits, "
+            f"{each['round_trips']:.1f} round trips ({each['units']:.2f} units of work)"
+        )
 
 
 async def work(url: str, folder: Path, name: str, attempts: int, members: list[int]) -> None:
@@ -81,11 +94,20 @@ async def work(url: str, folder: Path, name: str, attempts: int, members: list[i
     (folder / f"{name}.ready").touch()
     while not (folder / "go").exists():  # noqa: ASYNC110 - a file is the only barrier shared between processes
         await asyncio.sleep(0.005)
-    started, cpu = time.time(), time.process_time()
+    started, cpu, stats = time.time(), time.process_time(), db.stats.copy()
     await asyncio.gather(*(member(member_id) for member_id in members))
     ended, cpu = time.time(), time.process_time() - cpu
+    storage = {name: value - getattr(stats, name) for name, value in asdict(db.stats).items()}
     await db.close()
-    report = {"started": started, "ended": ended, "cpu": cpu, "counts": counts, "kept": kept, "unexpected": unexpected}
+    report = {
+        "started": started,
+        "ended": ended,
+        "cpu": cpu,
+        "counts": counts,
+        "kept": kept,
+        "unexpected": unexpected,
+        "storage": storage,
+    }
     (folder / f"{name}.json").write_text(json.dumps(report))
 
 
@@ -131,8 +153,10 @@ def run(dsn: str, processes: int, folder: Path, *, split: bool = False) -> Outco
     reports = [json.loads((folder / f"{name}.json").read_text()) for name in names]
     counts: Counter[str] = Counter()
     kept: Counter[int] = Counter()
+    storage: Counter[str] = Counter()
     for report in reports:
         counts.update(report["counts"])
+        storage.update(report["storage"])
         kept.update({int(member): value for member, value in report["kept"].items()})
     seconds = max(r["ended"] for r in reports) - min(r["started"] for r in reports)
 
@@ -145,7 +169,13 @@ def run(dsn: str, processes: int, folder: Path, *, split: bool = False) -> Outco
 
     errors = [error for report in reports for error in report["unexpected"]] + asyncio.run(check())
     return Outcome(
-        seconds, counts["holds"], counts["releases"], counts["refused"], errors, sum(r["cpu"] for r in reports)
+        seconds,
+        counts["holds"],
+        counts["releases"],
+        counts["refused"],
+        errors,
+        sum(r["cpu"] for r in reports),
+        dict(storage),
     )
 
 
@@ -188,7 +218,7 @@ def main() -> None:
                 f"{r.rate:.0f} /s ({r.rate / sqlite_rate:.2f} × SQLite)",
                 "≥ 1,500 /s" if key == "3" else "",
                 f"{r.holds} holds, {r.releases} releases, {r.refused} refusals in {r.seconds:.2f} s "
-                f"(bot CPU {r.cpu:.2f} s); "
+                f"(bot CPU {r.cpu:.2f} s, {r.cpu / max(r.holds, 1) * 1000:.2f} ms per hold); {r.per_hold()}; "
                 f"{len(r.errors)} balance errors" + (f": {'; '.join(r.errors[:3])}" if r.errors else ""),
             )
         )

@@ -197,8 +197,9 @@ class StorageStats:
     """Counted by the backend, read by bench/: what the hot path costs in database work.
 
     ``round_trips`` are hops from the event loop to the database and back (a call queued on
-    aiosqlite's thread, one query to PostgreSQL); ``statements`` are SQL statements run, BEGIN,
-    SAVEPOINT and COMMIT included; ``commits`` are durable COMMITs (a group commit is one).
+    aiosqlite's thread, one asyncpg call to PostgreSQL, which may carry several statements);
+    ``statements`` are SQL statements run, BEGIN, SAVEPOINT, locks and COMMIT included;
+    ``commits`` are durable COMMITs (a group commit is one). Both backends count them.
     """
 
     statements: int = 0

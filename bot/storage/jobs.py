@@ -505,18 +505,21 @@ class JobRepository:
         task, plus (given ``now``) queued jobs another process admitted and is about to send: a live
         lease of another owner on a due queued job. (A job backing off after a 429 is not due, so it
         holds no slot; the caller counts its own admitted jobs, which it knows.)"""
-        at_provider = await tx.fetchval("SELECT COUNT(*) FROM jobs WHERE state IN ('submitted', 'rendering')")
         admitted: str = ""
         params: tuple[Any, ...] = ()
         if now is not None and not self.db.sole_process:
             admitted = " OR (lease_until > ? AND next_check_at <= ? AND lease_owner <> ?)"
             params = (to_ts(now), to_ts(now), owner)
-        sending = await tx.fetchval(
-            "SELECT COUNT(*) FROM jobs WHERE state = 'accepted'"
-            f" AND (submit_in_flight = 1 OR create_unanswered = 1{admitted})",
+        # One statement, so one snapshot on PostgreSQL (READ COMMITTED gives each statement its
+        # own): counted in two, a job another process moved from "being sent" to "submitted" in
+        # between was in neither count, and one more job was admitted than max_in_flight allows.
+        total = await tx.fetchval(
+            "SELECT (SELECT COUNT(*) FROM jobs WHERE state IN ('submitted', 'rendering'))"
+            " + (SELECT COUNT(*) FROM jobs WHERE state = 'accepted'"
+            f" AND (submit_in_flight = 1 OR create_unanswered = 1{admitted}))",
             params,
         )
-        return int(at_provider or 0) + int(sending or 0)
+        return int(total or 0)
 
     @staticmethod
     async def open_count_and_last_accepted_in(tx: Tx, guild_id: int, member_id: int) -> tuple[int, datetime | None]:
