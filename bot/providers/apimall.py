@@ -33,6 +33,7 @@ from bot.providers.http import (
     SUCCESS_WITHOUT_VIDEO,
     HttpAnswer,
     HttpProvider,
+    as_credits,
     as_int,
     as_text,
     clip,
@@ -204,16 +205,15 @@ def _failure_reason(data: dict[Any, Any], clean: Callable[[str], str]) -> tuple[
 
 def _charged(data: dict[Any, Any]) -> int | None:
     """Credits used minus credits refunded (assumption: ``credits_used`` is the gross charge)."""
-    used = as_int(data.get("credits_used"))
-    if used is None or used < 0:
+    used = as_credits(data.get("credits_used"))
+    if used is None:
         return None
-    refunded = as_int(data.get("credits_refunded"))
+    refunded = as_credits(data.get("credits_refunded"))
     return max(used - refunded, 0) if refunded is not None and refunded > 0 else used
 
 
 def _refunded(data: dict[Any, Any]) -> int | None:
-    refunded = as_int(data.get("credits_refunded"))
-    return refunded if refunded is not None and refunded >= 0 else None
+    return as_credits(data.get("credits_refunded"))
 
 
 class ApimallProvider(HttpProvider):

@@ -111,6 +111,17 @@ def as_int(value: object) -> int | None:
     return None
 
 
+#: The largest credit figure a provider answer may give (PostgreSQL's INTEGER): no account is
+#: charged more for one render, so a larger one is malformed and treated as not said.
+MAX_CREDITS = 2**31 - 1
+
+
+def as_credits(value: object) -> int | None:
+    """A provider's credit figure: a non-negative integer small enough to store; None otherwise."""
+    number = as_int(value)
+    return number if number is not None and 0 <= number <= MAX_CREDITS else None
+
+
 def as_text(value: object) -> str | None:
     """A non-empty string from a string or a number; None otherwise."""
     if isinstance(value, str):
@@ -345,7 +356,7 @@ class HttpProvider:
             detail = f"{self.name} create: answer has no task_id; the task may exist"
             raise AmbiguousSubmitError(self._http.detail(detail))
         # apimall's create answer says what it charged; wan26ai's says nothing (None).
-        charged = as_int(data.get("credits_used")) if isinstance(data, dict) else None
+        charged = as_credits(data.get("credits_used")) if isinstance(data, dict) else None
         return SubmitResult(task_id=task_id, charged_credits=charged if charged is not None and charged >= 0 else None)
 
     def _unreadable_create(self) -> AmbiguousSubmitError:

@@ -25,6 +25,7 @@ from bot.providers.http import (
     SUCCESS_WITHOUT_VIDEO,
     HttpAnswer,
     HttpProvider,
+    as_credits,
     as_int,
     as_text,
     clip,
@@ -140,7 +141,7 @@ def parse_status_body(
     )
     error_text = as_text(data.get("error_message"))
     error_message = clean(error_text) if error_text else None
-    credits = as_int(data.get("consumed_credits"))
+    credits = as_credits(data.get("consumed_credits"))
     urls: tuple[str, ...] = ()
     if state is TaskState.SUCCEEDED:
         urls = http_urls(data.get("response"))

@@ -29,7 +29,7 @@ from bot.providers.base import (
     TaskStatus,
     TransientProviderError,
 )
-from bot.providers.http import SUCCESS_WITHOUT_VIDEO
+from bot.providers.http import MAX_CREDITS, SUCCESS_WITHOUT_VIDEO
 from tests.fakes import ManualClock
 from tests.fakes.apimall_server import FakeApimall
 from tests.providers.conftest import closed_port_url
@@ -561,4 +561,15 @@ def test_status_parser_returns_a_status_or_a_provider_error(body: object) -> Non
     assert all(url.startswith(("http://", "https://")) for url in status.video_urls)
     if status.state is TaskState.SUCCEEDED:
         assert status.video_urls
-    assert status.charged_credits is None or status.charged_credits >= 0
+    for figure in (status.charged_credits, status.refunded_credits):
+        assert figure is None or 0 <= figure <= MAX_CREDITS  # storable on both backends
+
+
+@pytest.mark.parametrize("figure", [2**31, 10**12, 10**30])
+def test_a_credit_figure_no_account_could_be_charged_is_treated_as_not_said(figure: int) -> None:
+    # Stored in a 32-bit column on PostgreSQL (and SQLite's 64-bit one overflows on 10**30): a
+    # malformed figure must not make the job's transition fail forever.
+    status = parse_status_body(
+        task_body(status="failed", credits_used=figure, credits_refunded=figure), task_id="vid_1"
+    )
+    assert (status.charged_credits, status.refunded_credits) == (None, None)

@@ -31,7 +31,13 @@ from bot.providers.base import (
     TaskStatus,
     TransientProviderError,
 )
-from bot.providers.http import MAX_RETRY_AFTER_SECONDS, SUCCESS_WITHOUT_VIDEO, parse_retry_after, redact
+from bot.providers.http import (
+    MAX_CREDITS,
+    MAX_RETRY_AFTER_SECONDS,
+    SUCCESS_WITHOUT_VIDEO,
+    parse_retry_after,
+    redact,
+)
 from bot.providers.wan26ai import Wan26aiProvider, parse_status_body
 from tests.fakes import ManualClock
 from tests.fakes.wan26ai_server import FakeWan26ai
@@ -545,6 +551,7 @@ def test_status_parser_returns_a_status_or_a_provider_error(body: object) -> Non
     assert all(url.startswith(("http://", "https://")) for url in status.video_urls)
     if status.state is TaskState.SUCCEEDED:
         assert status.video_urls
+    assert status.charged_credits is None or 0 <= status.charged_credits <= MAX_CREDITS  # storable on both backends
 
 
 # --- shared helpers ------------------------------------------------------------------------
@@ -570,3 +577,10 @@ def test_redact() -> None:
 def test_permanent_is_not_transient() -> None:
     # The job runner relies on the two families never overlapping.
     assert not issubclass(PermanentProviderError, TransientProviderError)
+
+
+@pytest.mark.parametrize("figure", [2**31, 10**12, 10**30])
+def test_a_credit_figure_no_account_could_be_charged_is_treated_as_not_said(figure: int) -> None:
+    # Stored in a 32-bit column on PostgreSQL: a malformed figure must not break the job's transition.
+    body = {"code": 200, "data": {"task_id": "t1", "status": "FAILED", "consumed_credits": figure}}
+    assert parse_status_body(body, task_id="t1").charged_credits is None
