@@ -121,11 +121,10 @@ async def test_a_unit_that_awaits_anything_else_fails_loudly(tmp_path: Path, bac
         await db.close()
 
 
-@pytest.mark.postgres_only
 async def test_a_unit_that_queries_outside_its_transaction_fails_loudly(tmp_path: Path, backend: Backend) -> None:
-    # That is another pooled connection: with every connection in such units, the pool would run
-    # dry and they would all wait for each other. (On SQLite the unit runs on the connection's
-    # thread, where the same mistake fails inside asyncio before it can wait.)
+    # On PostgreSQL that is another pooled connection: with every connection in such units, the
+    # pool would run dry and they would all wait for each other. On SQLite it waits for the
+    # connection's lock, which the unit's own batch holds: it would wait forever.
     db = await notes_db(backend, tmp_path)
 
     async def elsewhere(tx: Tx) -> None:
