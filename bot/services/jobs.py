@@ -19,7 +19,7 @@ from bot.domain.pricing import PriceList, needs_confirmation, price_of
 from bot.errors import Conflict, InsufficientCredits, NotFound, NotPermitted, UserFacingError
 from bot.services.credits import CreditService, MemberContext
 from bot.storage.db import Database, IntegrityError, Tx, member_lock
-from bot.storage.jobs import JobRepository
+from bot.storage.jobs import JobRepository, NewJob
 
 log = logging.getLogger(__name__)
 
@@ -186,38 +186,42 @@ class JobService:
         now = self.clock()
         member_id = request.member.member_id
 
+        # Everything that needs no database is done before the unit: in a burst every unit waits for
+        # the whole batch to run, so each microsecond inside one is paid by every command in it.
+        new = NewJob(
+            guild_id=request.guild_id,
+            channel_id=request.channel_id,
+            member_id=member_id,
+            spec=request.spec,
+            price=price,
+            provider=self.provider_name,
+            idempotency_key=new_idempotency_key(),
+            accepted_at=now,
+            next_check_at=now,
+            parent_job_id=request.parent_job_id,
+            callback_token=new_callback_token(),
+            interaction_id=request.interaction_id,
+            upload_limit_bytes=request.upload_limit_bytes,
+        )
+
         # One unit of work, handed to storage in one call: the refill, the checks, the job and its
         # hold commit together or not at all. The job is built from what was inserted and the
         # balance after is derived from the one read before: nothing is read back.
-        async def accept_in(tx: Tx) -> Accepted:
+        async def accept_in(tx: Tx) -> tuple[int, Balance]:
             # Discord may hand one interaction to two processes (a session handover): the second
             # says the job is already being made, and holds nothing.
             if request.interaction_id is not None:
                 _already_made(await self.jobs.id_for_interaction_in(tx, request.interaction_id))
             before = await self._checked_in(tx, request, price, now)
-            job = await self.jobs.insert_accepted(
-                tx,
-                guild_id=request.guild_id,
-                channel_id=request.channel_id,
-                member_id=member_id,
-                spec=request.spec,
-                price=price,
-                provider=self.provider_name,
-                idempotency_key=new_idempotency_key(),
-                accepted_at=now,
-                next_check_at=now,
-                parent_job_id=request.parent_job_id,
-                callback_token=new_callback_token(),
-                interaction_id=request.interaction_id,
-                upload_limit_bytes=request.upload_limit_bytes,
-            )
+            job_id = await self.jobs.insert_new_in(tx, new)
             await self.credits.hold_in(
-                tx, guild_id=request.guild_id, member_id=member_id, job_id=job.id, amount=price, at=now
+                tx, guild_id=request.guild_id, member_id=member_id, job_id=job_id, amount=price, at=now
             )
-            return Accepted(job=job, balance=Balance(available=before.available - price, held=before.held + price))
+            return job_id, before
 
-        accepted = await self.db.run(accept_in)
-        job = accepted.job
+        job_id, before = await self.db.run(accept_in)
+        job = new.accepted(job_id)
+        accepted = Accepted(job=job, balance=Balance(available=before.available - price, held=before.held + price))
         log.info(
             "job accepted job=%d guild=%d member=%d mode=%s price=%d",
             job.id,

@@ -10,6 +10,7 @@ Other actors (a cancel, a moderator) never hold leases: the state compare-and-se
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -137,6 +138,61 @@ def _encode(fields: dict[str, Any]) -> tuple[str, list[Any]]:
     return ", ".join(assignments), values
 
 
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """A job about to be inserted as accepted: built before its unit of work, so the unit only writes it."""
+
+    guild_id: int
+    channel_id: int
+    member_id: int
+    spec: VideoSpec
+    price: int
+    provider: str
+    idempotency_key: str
+    accepted_at: datetime
+    next_check_at: datetime
+    parent_job_id: int | None = None
+    callback_token: str | None = None
+    interaction_id: int | None = None
+    upload_limit_bytes: int | None = None
+
+    def accepted(self, job_id: int) -> Job:
+        """The job as reading it back after the insert would give it, without the read."""
+        accepted = from_ts(to_ts(self.accepted_at))  # the stored precision, like a read
+        assert accepted is not None
+        return Job(
+            id=job_id,
+            guild_id=self.guild_id,
+            channel_id=self.channel_id,
+            member_id=self.member_id,
+            spec=self.spec,
+            price=self.price,
+            state=JobState.ACCEPTED,
+            provider=self.provider,
+            idempotency_key=self.idempotency_key,
+            provider_task_id=None,
+            submit_attempts=0,
+            submit_in_flight=False,
+            check_attempts=0,
+            next_check_at=from_ts(to_ts(self.next_check_at)),
+            accepted_at=accepted,
+            submitted_at=None,
+            finished_at=None,
+            delivered_at=None,
+            result_url=None,
+            error_code=None,
+            error_message=None,
+            progress_message_id=None,
+            progress_edited_at=None,
+            result_message_id=None,
+            notified=False,
+            parent_job_id=self.parent_job_id,
+            callback_token=self.callback_token,
+            interaction_id=self.interaction_id,
+            upload_limit_bytes=self.upload_limit_bytes,
+        )
+
+
 class JobRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -160,102 +216,53 @@ class JobRepository:
         upload_limit_bytes: int | None = None,
     ) -> int:
         """The new job's id. A second job for the same interaction raises ``IntegrityError``."""
+        return await JobRepository.insert_new_in(
+            tx,
+            NewJob(
+                guild_id=guild_id,
+                channel_id=channel_id,
+                member_id=member_id,
+                spec=spec,
+                price=price,
+                provider=provider,
+                idempotency_key=idempotency_key,
+                accepted_at=accepted_at,
+                next_check_at=next_check_at,
+                parent_job_id=parent_job_id,
+                callback_token=callback_token,
+                interaction_id=interaction_id,
+                upload_limit_bytes=upload_limit_bytes,
+            ),
+        )
+
+    @staticmethod
+    async def insert_new_in(tx: Tx, new: NewJob) -> int:
+        """The new job's id. A second job for the same interaction raises ``IntegrityError``."""
         return await tx.insert(
             "INSERT INTO jobs (guild_id, channel_id, member_id, mode, prompt, duration, resolution, image_url,"
             " video_url, price, state, provider, idempotency_key, accepted_at, next_check_at, parent_job_id,"
             " callback_token, interaction_id, upload_limit_bytes)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                guild_id,
-                channel_id,
-                member_id,
-                spec.mode.value,
-                spec.prompt,
-                spec.duration,
-                spec.resolution,
-                spec.image_url,
-                spec.video_url,
-                price,
-                provider,
-                idempotency_key,
-                to_ts(accepted_at),
-                to_ts(next_check_at),
-                parent_job_id,
-                callback_token,
-                interaction_id,
-                upload_limit_bytes,
+                new.guild_id,
+                new.channel_id,
+                new.member_id,
+                new.spec.mode.value,
+                new.spec.prompt,
+                new.spec.duration,
+                new.spec.resolution,
+                new.spec.image_url,
+                new.spec.video_url,
+                new.price,
+                new.provider,
+                new.idempotency_key,
+                to_ts(new.accepted_at),
+                to_ts(new.next_check_at),
+                new.parent_job_id,
+                new.callback_token,
+                new.interaction_id,
+                new.upload_limit_bytes,
             ),
-        )
-
-    @classmethod
-    async def insert_accepted(
-        cls,
-        tx: Tx,
-        *,
-        guild_id: int,
-        channel_id: int,
-        member_id: int,
-        spec: VideoSpec,
-        price: int,
-        provider: str,
-        idempotency_key: str,
-        accepted_at: datetime,
-        next_check_at: datetime,
-        parent_job_id: int | None = None,
-        callback_token: str | None = None,
-        interaction_id: int | None = None,
-        upload_limit_bytes: int | None = None,
-    ) -> Job:
-        """Insert a new job and return it as reading it back would, without the read. A second job
-        for the same interaction raises ``IntegrityError``."""
-        job_id = await cls.insert(
-            tx,
-            guild_id=guild_id,
-            channel_id=channel_id,
-            member_id=member_id,
-            spec=spec,
-            price=price,
-            provider=provider,
-            idempotency_key=idempotency_key,
-            accepted_at=accepted_at,
-            next_check_at=next_check_at,
-            parent_job_id=parent_job_id,
-            callback_token=callback_token,
-            interaction_id=interaction_id,
-            upload_limit_bytes=upload_limit_bytes,
-        )
-        accepted = from_ts(to_ts(accepted_at))  # the stored precision, like a read
-        assert accepted is not None
-        return Job(
-            id=job_id,
-            guild_id=guild_id,
-            channel_id=channel_id,
-            member_id=member_id,
-            spec=spec,
-            price=price,
-            state=JobState.ACCEPTED,
-            provider=provider,
-            idempotency_key=idempotency_key,
-            provider_task_id=None,
-            submit_attempts=0,
-            submit_in_flight=False,
-            check_attempts=0,
-            next_check_at=from_ts(to_ts(next_check_at)),
-            accepted_at=accepted,
-            submitted_at=None,
-            finished_at=None,
-            delivered_at=None,
-            result_url=None,
-            error_code=None,
-            error_message=None,
-            progress_message_id=None,
-            progress_edited_at=None,
-            result_message_id=None,
-            notified=False,
-            parent_job_id=parent_job_id,
-            callback_token=callback_token,
-            interaction_id=interaction_id,
-            upload_limit_bytes=upload_limit_bytes,
         )
 
     @staticmethod
