@@ -120,6 +120,21 @@ def _job(row: Row) -> Job:
     )
 
 
+def _move(
+    job_id: int, from_states: Iterable[JobState], to_state: JobState, epoch: int | None, fields: dict[str, Any]
+) -> tuple[str, list[Any]]:
+    """The guarded UPDATE of a state change: only from ``from_states``, only under ``epoch``'s claim."""
+    allowed = [state.value for state in from_states]
+    assignments, values = _encode(fields)
+    sets = "state = ?" + (f", {assignments}" if assignments else "")
+    placeholders = ", ".join("?" for _ in allowed)
+    fence, fence_values = _fence(epoch)
+    return (
+        f"UPDATE jobs SET {sets} WHERE id = ? AND state IN ({placeholders}){fence}",
+        [to_state.value, *values, job_id, *allowed, *fence_values],
+    )
+
+
 def _encode(fields: dict[str, Any]) -> tuple[str, list[Any]]:
     unknown = set(fields) - _UPDATABLE
     if unknown:
@@ -286,16 +301,8 @@ class JobRepository:
     ) -> bool:
         """Move a job to ``to_state`` only if it is in one of ``from_states`` (and, with ``epoch``,
         only if that claim still holds it); True if it moved."""
-        allowed = [state.value for state in from_states]
-        assignments, values = _encode(fields)
-        sets = "state = ?" + (f", {assignments}" if assignments else "")
-        placeholders = ", ".join("?" for _ in allowed)
-        fence, fence_values = _fence(epoch)
-        changed = await tx.execute(
-            f"UPDATE jobs SET {sets} WHERE id = ? AND state IN ({placeholders}){fence}",
-            [to_state.value, *values, job_id, *allowed, *fence_values],
-        )
-        return changed == 1
+        sql, params = _move(job_id, from_states, to_state, epoch, fields)
+        return await tx.execute(sql, params) == 1
 
     @staticmethod
     async def move_in(
@@ -309,15 +316,8 @@ class JobRepository:
     ) -> Job | None:
         """``transition`` that also gives the row as the move left it (RETURNING: no second read);
         None if it did not move."""
-        allowed = [state.value for state in from_states]
-        assignments, values = _encode(fields)
-        sets = "state = ?" + (f", {assignments}" if assignments else "")
-        placeholders = ", ".join("?" for _ in allowed)
-        fence, fence_values = _fence(epoch)
-        row = await tx.fetchone(
-            f"UPDATE jobs SET {sets} WHERE id = ? AND state IN ({placeholders}){fence} RETURNING {_COLUMNS}",
-            [to_state.value, *values, job_id, *allowed, *fence_values],
-        )
+        sql, params = _move(job_id, from_states, to_state, epoch, fields)
+        row = await tx.fetchone(f"{sql} RETURNING {_COLUMNS}", params)
         return None if row is None else _job(row)
 
     @staticmethod
