@@ -20,6 +20,7 @@ from bot.domain.validation import validate_reason
 from bot.errors import InvalidRequest
 from bot.storage.audit import AuditRepository
 from bot.storage.db import Database, Tx, member_lock
+from bot.storage.jobs import JobRepository, NewJob
 from bot.storage.ledger import LedgerRepository
 from bot.storage.spend import SpendRepository
 
@@ -223,6 +224,21 @@ class CreditService:
         )
         # A job counts against budgets from its hold (bot.storage.spend).
         await SpendRepository.moved_in(tx, guild_id, amount, at)
+
+    async def hold_new_job_in(self, tx: Tx, new: NewJob) -> int:
+        """Insert an accepted job and hold its price; the job's id.
+
+        On PostgreSQL the job, its hold and the budget totals' move are one statement (data-modifying
+        CTEs: one round trip instead of three, all or nothing like any statement). On SQLite the
+        same three writes are three statements in the same unit: no round trips to save there.
+        """
+        if not self.db.dialect.writable_ctes:
+            job_id = await JobRepository.insert_new_in(tx, new)
+            await self.hold_in(
+                tx, guild_id=new.guild_id, member_id=new.member_id, job_id=job_id, amount=new.price, at=new.accepted_at
+            )
+            return job_id
+        return await self.ledger.insert_held_job_in(tx, new)
 
     async def settle_in(self, tx: Tx, job: Job, at: datetime) -> None:
         """Keep the held credits: the video was delivered."""

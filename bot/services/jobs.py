@@ -213,11 +213,7 @@ class JobService:
             if request.interaction_id is not None:
                 _already_made(await self.jobs.id_for_interaction_in(tx, request.interaction_id))
             before = await self._checked_in(tx, request, price, now)
-            job_id = await self.jobs.insert_new_in(tx, new)
-            await self.credits.hold_in(
-                tx, guild_id=request.guild_id, member_id=member_id, job_id=job_id, amount=price, at=now
-            )
-            return job_id, before
+            return await self.credits.hold_new_job_in(tx, new), before
 
         job_id, before = await self.db.run(accept_in)
         job = new.accepted(job_id)

@@ -21,6 +21,12 @@ class Dialect:
             return f"to_char(to_timestamp({epoch_seconds}) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
         return f"date({epoch_seconds}, 'unixepoch')"
 
+    @property
+    def writable_ctes(self) -> bool:
+        """Whether one statement may write several tables (``WITH … AS (INSERT …)``): on PostgreSQL
+        that saves round trips; SQLite has no such statements and no round trips to save."""
+        return self.name == "postgresql"
+
     def skip_locked(self) -> str:
         """Row locks for a claim that skips rows another transaction is claiming. SQLite has none
         and needs none: BEGIN IMMEDIATE lets one writer in at a time."""

@@ -153,6 +153,14 @@ def _encode(fields: dict[str, Any]) -> tuple[str, list[Any]]:
     return ", ".join(assignments), values
 
 
+INSERT_JOB_SQL = (
+    "INSERT INTO jobs (guild_id, channel_id, member_id, mode, prompt, duration, resolution, image_url,"
+    " video_url, price, state, provider, idempotency_key, accepted_at, next_check_at, parent_job_id,"
+    " callback_token, interaction_id, upload_limit_bytes)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class NewJob:
     """A job about to be inserted as accepted: built before its unit of work, so the unit only writes it."""
@@ -170,6 +178,30 @@ class NewJob:
     callback_token: str | None = None
     interaction_id: int | None = None
     upload_limit_bytes: int | None = None
+
+    def values(self) -> tuple[Any, ...]:
+        """The parameters of ``INSERT_JOB_SQL``, in its order."""
+        spec = self.spec
+        return (
+            self.guild_id,
+            self.channel_id,
+            self.member_id,
+            spec.mode.value,
+            spec.prompt,
+            spec.duration,
+            spec.resolution,
+            spec.image_url,
+            spec.video_url,
+            self.price,
+            self.provider,
+            self.idempotency_key,
+            to_ts(self.accepted_at),
+            to_ts(self.next_check_at),
+            self.parent_job_id,
+            self.callback_token,
+            self.interaction_id,
+            self.upload_limit_bytes,
+        )
 
     def accepted(self, job_id: int) -> Job:
         """The job as reading it back after the insert would give it, without the read."""
@@ -253,32 +285,7 @@ class JobRepository:
     @staticmethod
     async def insert_new_in(tx: Tx, new: NewJob) -> int:
         """The new job's id. A second job for the same interaction raises ``IntegrityError``."""
-        return await tx.insert(
-            "INSERT INTO jobs (guild_id, channel_id, member_id, mode, prompt, duration, resolution, image_url,"
-            " video_url, price, state, provider, idempotency_key, accepted_at, next_check_at, parent_job_id,"
-            " callback_token, interaction_id, upload_limit_bytes)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                new.guild_id,
-                new.channel_id,
-                new.member_id,
-                new.spec.mode.value,
-                new.spec.prompt,
-                new.spec.duration,
-                new.spec.resolution,
-                new.spec.image_url,
-                new.spec.video_url,
-                new.price,
-                new.provider,
-                new.idempotency_key,
-                to_ts(new.accepted_at),
-                to_ts(new.next_check_at),
-                new.parent_job_id,
-                new.callback_token,
-                new.interaction_id,
-                new.upload_limit_bytes,
-            ),
-        )
+        return await tx.insert(INSERT_JOB_SQL, new.values())
 
     @staticmethod
     async def get_in(tx: Tx, job_id: int) -> Job | None:

@@ -9,6 +9,8 @@ from datetime import datetime
 from bot.domain.clock import from_ts, to_ts
 from bot.domain.models import Balance, LedgerEntry, LedgerKind
 from bot.storage.db import Database, Row, Tx, storable_text
+from bot.storage.jobs import INSERT_JOB_SQL, NewJob
+from bot.storage.spend import MOVE_TOTALS_SQL, move_totals_params
 
 # available = grants + refills + adjustments - holds + releases
 # held      = holds - settlements - releases
@@ -102,6 +104,27 @@ class LedgerRepository:
                 to_ts(at),
             ),
         )
+
+    @staticmethod
+    async def insert_held_job_in(tx: Tx, new: NewJob) -> int:
+        """An accepted job, its hold and the budget totals' move in one statement; the job's id.
+
+        For backends with ``Dialect.writable_ctes`` (PostgreSQL): the statement's parts see one
+        snapshot and commit or fail together; the hold's foreign key is checked at the statement's
+        end, when the job row exists."""
+        job_id = await tx.fetchval(
+            f"WITH job AS ({INSERT_JOB_SQL} RETURNING id),"
+            " hold AS (INSERT INTO ledger (guild_id, member_id, kind, amount, job_id, created_at)"
+            " VALUES (?, ?, 'hold', ?, (SELECT id FROM job), ?)),"
+            f" totals AS ({MOVE_TOTALS_SQL})"
+            " SELECT id FROM job",
+            (
+                *new.values(),
+                *(new.guild_id, new.member_id, new.price, to_ts(new.accepted_at)),
+                *move_totals_params(new.guild_id, new.price, new.accepted_at),
+            ),
+        )
+        return int(job_id)
 
     @staticmethod
     async def balance_and_refill_in(tx: Tx, guild_id: int, member_id: int, period: str) -> tuple[Balance, bool]:

@@ -36,6 +36,14 @@ def _total_keys(day: date) -> tuple[str, ...]:
     return tuple(_total_key(period, moment) for period in _PERIODS)
 
 
+MOVE_TOTALS_SQL = "UPDATE budget_totals SET spent = spent + ? WHERE guild_id IN (?, ?) AND period IN (?, ?, ?, ?)"
+
+
+def move_totals_params(guild_id: int, amount: int, held_at: datetime) -> tuple[object, ...]:
+    """The parameters of ``MOVE_TOTALS_SQL``: every running total of the hold's periods moves by ``amount``."""
+    return (amount, guild_id, ALL_SERVERS, *_total_keys(held_at.astimezone(UTC).date()))
+
+
 # The settlement is joined through the partial unique index on settlements (its WHERE is repeated
 # word for word, which is what lets SQLite use it), the job by its primary key.
 _JOINS = """
@@ -112,11 +120,7 @@ class SpendRepository:
     async def moved_in(tx: Tx, guild_id: int, amount: int, held_at: datetime) -> None:
         """A hold (+ its amount) or a release the provider did not charge for (− the hold's amount),
         dated by the hold: every running total already seeded for its periods moves with it."""
-        keys = _total_keys(held_at.astimezone(UTC).date())
-        await tx.execute(
-            "UPDATE budget_totals SET spent = spent + ? WHERE guild_id IN (?, ?) AND period IN (?, ?, ?, ?)",
-            (amount, guild_id, ALL_SERVERS, *keys),
-        )
+        await tx.execute(MOVE_TOTALS_SQL, move_totals_params(guild_id, amount, held_at))
 
     @staticmethod
     async def summary_in(tx: Tx, guild_id: int | None, since: datetime | None) -> SpendSummary:
