@@ -147,3 +147,20 @@ async def test_revokes_racing_holds_never_take_a_balance_below_zero(
     finally:
         await first.close()
         await second.close()
+
+
+async def test_an_accept_writes_its_job_hold_and_budget_totals_in_few_round_trips(core: Core, db: Database) -> None:
+    await core.jobs.accept(request(ALICE.member_id))  # the period's refill and the totals' first row
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO budget_totals (guild_id, period, spent) VALUES (?, 'never:once', 0)", (GUILD,))
+    before = db.stats.copy()
+    accepted = await core.jobs.accept(request(ALICE.member_id))
+    trips = db.stats.round_trips - before.round_trips
+    # SQLite: the batch's COMMIT is the one hop. PostgreSQL: BEGIN with the member lock, the
+    # balance with the refill mark, the job with its hold and the totals' move, COMMIT.
+    assert trips == (1 if db.backend == "sqlite" else 4)
+    hold = await db.fetchval("SELECT amount FROM ledger WHERE job_id = ? AND kind = 'hold'", (accepted.job.id,))
+    assert hold == accepted.job.price == 80
+    assert await db.fetchval("SELECT state FROM jobs WHERE id = ?", (accepted.job.id,)) == "accepted"
+    spent = await db.fetchval("SELECT spent FROM budget_totals WHERE guild_id = ? AND period = 'never:once'", (GUILD,))
+    assert spent == 80  # moved by this hold only: the row was made after the first
