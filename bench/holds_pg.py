@@ -30,11 +30,10 @@ from pathlib import Path
 
 from bench import pg
 from bench.common import REPO, Row, emit
-from bench.holds import ALLOWANCE, ATTEMPTS, MEMBERS, ledger_errors
+from bench.holds import ALLOWANCE, ATTEMPTS, MEMBERS, ledger_errors, member
 from bench.holds import measure as measure_sqlite
-from bot.errors import InsufficientCredits
 from bot.storage.db import Database
-from tests.support import GUILD, ManualClock, build_core, request
+from tests.support import ManualClock, build_core
 
 PROCESS_COUNTS = (1, 3)
 
@@ -72,30 +71,11 @@ async def work(url: str, folder: Path, name: str, attempts: int, members: list[i
     kept: Counter[int] = Counter()
     unexpected: list[str] = []
 
-    async def member(member_id: int) -> None:
-        got = 0
-        for _ in range(attempts):
-            try:
-                accepted = await core.jobs.accept(request(member_id))
-            except InsufficientCredits:
-                counts["refused"] += 1
-                continue
-            except Exception as error:  # reported to the parent, counted as an error
-                unexpected.append(f"{type(error).__name__}: {error}"[:200])
-                continue
-            counts["holds"] += 1
-            got += 1
-            if got % 3 == 0:
-                await core.jobs.cancel(GUILD, accepted.job.id, member_id)
-                counts["releases"] += 1
-            else:
-                kept[member_id] += 1
-
     (folder / f"{name}.ready").touch()
     while not (folder / "go").exists():  # noqa: ASYNC110 - a file is the only barrier shared between processes
         await asyncio.sleep(0.005)
     started, cpu, stats = time.time(), time.process_time(), db.stats.copy()
-    await asyncio.gather(*(member(member_id) for member_id in members))
+    await asyncio.gather(*(member(core, member_id, attempts, counts, kept, unexpected) for member_id in members))
     ended, cpu = time.time(), time.process_time() - cpu
     storage = {name: value - getattr(stats, name) for name, value in asdict(db.stats).items()}
     await db.close()
