@@ -45,7 +45,7 @@ from bot.services.events import Delivered
 from bot.services.jobs import new_idempotency_key
 from bot.services.runner import JobRunner
 from bot.storage.db import Database, StorageStats
-from bot.storage.jobs import JobRepository
+from bot.storage.jobs import JobRepository, NewJob
 from bot.storage.ledger import LedgerRepository
 from tests.support import ManualClock
 
@@ -106,17 +106,19 @@ async def seed(services: Parts, clock: ManualClock, first_id: int, count: int) -
                 member = 10_000 + index // JOBS_PER_MEMBER
                 if index % JOBS_PER_MEMBER == 0:
                     await ledger.append(tx, guild_id=GUILD, member_id=member, kind=LedgerKind.GRANT, amount=800, at=now)
-                job_id = await repo.insert(
+                job_id = await repo.insert_new_in(
                     tx,
-                    guild_id=GUILD,
-                    channel_id=CHANNEL,
-                    member_id=member,
-                    spec=SPEC,
-                    price=80,
-                    provider="apimall",
-                    idempotency_key=new_idempotency_key(),
-                    accepted_at=now - timedelta(seconds=90),
-                    next_check_at=later,
+                    NewJob(
+                        guild_id=GUILD,
+                        channel_id=CHANNEL,
+                        member_id=member,
+                        spec=SPEC,
+                        price=80,
+                        provider="apimall",
+                        idempotency_key=new_idempotency_key(),
+                        accepted_at=now - timedelta(seconds=90),
+                        next_check_at=later,
+                    ),
                 )
                 await services.credits.hold_in(
                     tx, guild_id=GUILD, member_id=member, job_id=job_id, amount=80, at=now - timedelta(seconds=90)

@@ -245,44 +245,6 @@ class JobRepository:
         self.db = db
 
     @staticmethod
-    async def insert(
-        tx: Tx,
-        *,
-        guild_id: int,
-        channel_id: int,
-        member_id: int,
-        spec: VideoSpec,
-        price: int,
-        provider: str,
-        idempotency_key: str,
-        accepted_at: datetime,
-        next_check_at: datetime,
-        parent_job_id: int | None = None,
-        callback_token: str | None = None,
-        interaction_id: int | None = None,
-        upload_limit_bytes: int | None = None,
-    ) -> int:
-        """The new job's id. A second job for the same interaction raises ``IntegrityError``."""
-        return await JobRepository.insert_new_in(
-            tx,
-            NewJob(
-                guild_id=guild_id,
-                channel_id=channel_id,
-                member_id=member_id,
-                spec=spec,
-                price=price,
-                provider=provider,
-                idempotency_key=idempotency_key,
-                accepted_at=accepted_at,
-                next_check_at=next_check_at,
-                parent_job_id=parent_job_id,
-                callback_token=callback_token,
-                interaction_id=interaction_id,
-                upload_limit_bytes=upload_limit_bytes,
-            ),
-        )
-
-    @staticmethod
     async def insert_new_in(tx: Tx, new: NewJob) -> int:
         """The new job's id. A second job for the same interaction raises ``IntegrityError``."""
         return await tx.insert(INSERT_JOB_SQL, new.values())

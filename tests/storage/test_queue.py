@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from bot.domain.models import JobState
 from bot.storage.db import Database
-from bot.storage.jobs import JobRepository
+from bot.storage.jobs import JobRepository, NewJob
 from tests.support import ManualClock, build_core, request, spec
 
 
@@ -50,17 +50,19 @@ async def _order_for(members: list[int]) -> list[tuple[int, int]]:
         clock = ManualClock()
         async with db.transaction() as tx:
             for index, member in enumerate(members):
-                await repo.insert(
+                await repo.insert_new_in(
                     tx,
-                    guild_id=1,
-                    channel_id=2,
-                    member_id=member,
-                    spec=spec(f"job {index}"),
-                    price=80,
-                    provider="sandbox",
-                    idempotency_key=f"k{index}",
-                    accepted_at=clock(),
-                    next_check_at=clock(),
+                    NewJob(
+                        guild_id=1,
+                        channel_id=2,
+                        member_id=member,
+                        spec=spec(f"job {index}"),
+                        price=80,
+                        provider="sandbox",
+                        idempotency_key=f"k{index}",
+                        accepted_at=clock(),
+                        next_check_at=clock(),
+                    ),
                 )
         return [(job.member_id, job.id) for job in await repo.waiting()]
     finally:
